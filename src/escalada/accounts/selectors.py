@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from escalada.accounts.models import AgentProfile, ApiToken, Role, Team
+from escalada.base.errors import NotFound
+
+TOKEN_PREFIX = "esc"
+
+
+def user_role(*, user: AbstractBaseUser | AnonymousUser) -> Role | None:
+    """The strongest role a user holds; None for anonymous or inactive users."""
+    if not user.is_authenticated or not user.is_active:
+        return None
+    if getattr(user, "is_superuser", False):
+        return Role.ADMIN
+    profile = agent_profile_of(user=user)
+    if profile is None:
+        return Role.CUSTOMER
+    if profile.is_escalation_manager:
+        return Role.ESCALATION_MANAGER
+    if profile.is_team_lead:
+        return Role.TEAM_LEAD
+    return Role.AGENT
+
+
+def agent_profile_of(*, user: AbstractBaseUser | AnonymousUser) -> AgentProfile | None:
+    try:
+        profile: AgentProfile = user.agent_profile  # type: ignore[union-attr]
+    except (AgentProfile.DoesNotExist, AttributeError):
+        return None
+    return profile
+
+
+def is_staff_role(role: Role | None) -> bool:
+    return role in {Role.AGENT, Role.TEAM_LEAD, Role.ESCALATION_MANAGER, Role.ADMIN}
+
+
+def team_ids_of(*, user: AbstractBaseUser | AnonymousUser) -> set[int]:
+    profile = agent_profile_of(user=user)
+    if profile is None:
+        return set()
+    return set(profile.teams.values_list("pk", flat=True))
+
+
+def team_list() -> QuerySet[Team]:
+    return Team.objects.order_by("name")
+
+
+def team_get(*, team_id: int) -> Team:
+    try:
+        return Team.objects.get(pk=team_id)
+    except Team.DoesNotExist:
+        raise NotFound(f"No team with id {team_id}.") from None
+
+
+def agent_list(*, team_id: int | None = None) -> QuerySet[AgentProfile]:
+    agents = AgentProfile.objects.select_related("user").prefetch_related("teams").order_by("user__username")
+    if team_id is not None:
+        agents = agents.filter(teams__pk=team_id)
+    return agents
+
+
+def agent_get(*, user_id: int) -> AgentProfile:
+    try:
+        return AgentProfile.objects.select_related("user").prefetch_related("teams").get(user_id=user_id)
+    except AgentProfile.DoesNotExist:
+        raise NotFound(f"No agent with id {user_id}.") from None
+
+
+def hash_token_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def user_from_api_token(*, token: str) -> User | None:
+    """The active user a bearer token belongs to, or None. Constant-time on the secret."""
+    parts = token.split("_")
+    if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
+        return None
+    _, prefix, secret = parts
+    row = ApiToken.objects.select_related("user").filter(prefix=prefix, revoked_at__isnull=True).first()
+    if row is None or not hmac.compare_digest(row.secret_hash, hash_token_secret(secret)):
+        return None
+    if not row.user.is_active:
+        return None
+    now = timezone.now()
+    # Touch at most once a minute: a write per request would serialise API traffic on SQLite.
+    if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
+        ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
+    return row.user
+
+
+def api_token_list(*, user: User) -> QuerySet[ApiToken]:
+    return ApiToken.objects.filter(user=user).order_by("-created_at")

@@ -1,0 +1,167 @@
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.contrib.auth.models import User
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from escalada.accounts.models import AgentProfile, ApiToken, IdempotencyKey, Team
+from escalada.accounts.selectors import TOKEN_PREFIX, hash_token_secret
+from escalada.audit.services import event_record
+from escalada.base.errors import NotFound, ValidationFailed
+from escalada.base.timezones import is_timezone
+
+
+def _check_new_user(*, username: str, email: str, password: str | None) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if not username or len(username) > 150:
+        errors["username"] = "Give a user name of 1 to 150 characters."
+    elif User.objects.filter(username__iexact=username).exists():
+        errors["username"] = f"The user name {username!r} is taken."
+    try:
+        validate_email(email)
+    except DjangoValidationError:
+        errors["email"] = "Enter a valid e-mail address."
+    if password is not None:
+        try:
+            validate_password(password, User(username=username, email=email))
+        except DjangoValidationError as exc:
+            errors["password"] = " ".join(str(m) for m in exc.messages)
+    return errors
+
+
+@transaction.atomic
+def admin_create(*, username: str, email: str, password: str, actor: User | None = None) -> User:
+    errors = _check_new_user(username=username, email=email, password=password)
+    if errors:
+        raise ValidationFailed(errors)
+    user = User.objects.create_superuser(username=username, email=email, password=password)
+    event_record(subject_type="user", subject_id=user.pk, kind="user.created", actor=actor, after={"username": username, "role": "admin"})
+    return user
+
+
+@transaction.atomic
+def team_create(*, name: str, tier_count: int = 3, description: str = "", actor: User | None) -> Team:
+    errors: dict[str, str] = {}
+    slug = slugify(name)
+    if not name.strip() or not slug:
+        errors["name"] = "Give the team a name."
+    elif Team.objects.filter(slug=slug).exists():
+        errors["name"] = f"A team named {name!r} exists already."
+    if not 1 <= tier_count <= 9:
+        errors["tier_count"] = "A team has between 1 and 9 tiers."
+    if errors:
+        raise ValidationFailed(errors)
+    team = Team.objects.create(name=name.strip(), slug=slug, tier_count=tier_count, description=description)
+    event_record(subject_type="team", subject_id=team.pk, kind="team.created", actor=actor, after={"name": team.name, "tier_count": tier_count})
+    return team
+
+
+@transaction.atomic
+def agent_create(
+    *,
+    username: str,
+    email: str,
+    password: str | None,
+    full_name: str = "",
+    teams: list[Team] | None = None,
+    tier: int = 1,
+    time_zone: str = "UTC",
+    is_team_lead: bool = False,
+    is_escalation_manager: bool = False,
+    actor: User | None,
+) -> AgentProfile:
+    errors = _check_new_user(username=username, email=email, password=password)
+    if not is_timezone(time_zone):
+        errors["time_zone"] = f"{time_zone!r} is not an IANA time zone such as Europe/Berlin."
+    if not 1 <= tier <= 9:
+        errors["tier"] = "Tier is between 1 and 9."
+    if errors:
+        raise ValidationFailed(errors)
+    first, _, last = full_name.partition(" ")
+    user = User.objects.create_user(username=username, email=email, password=password, first_name=first, last_name=last)
+    profile = AgentProfile.objects.create(
+        user=user, tier=tier, time_zone=time_zone, is_team_lead=is_team_lead, is_escalation_manager=is_escalation_manager
+    )
+    if teams:
+        profile.teams.set(teams)
+    event_record(
+        subject_type="user",
+        subject_id=user.pk,
+        kind="agent.created",
+        actor=actor,
+        after={
+            "username": username,
+            "teams": sorted(t.slug for t in teams or []),
+            "tier": tier,
+            "is_team_lead": is_team_lead,
+            "is_escalation_manager": is_escalation_manager,
+        },
+    )
+    return profile
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: ApiToken
+    plaintext: str
+
+
+@transaction.atomic
+def api_token_create(*, user: User, name: str, actor: User | None) -> IssuedToken:
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise ValidationFailed.one("name", "Give the token a name of 1 to 100 characters, e.g. 'CRM sync'.")
+    prefix = secrets.token_hex(4)
+    secret = secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        user=user, name=name, prefix=prefix, secret_hash=hash_token_secret(secret), created_at=timezone.now()
+    )
+    event_record(subject_type="user", subject_id=user.pk, kind="api_token.created", actor=actor, after={"token_id": token.pk, "name": name, "prefix": prefix})
+    return IssuedToken(token=token, plaintext=f"{TOKEN_PREFIX}_{prefix}_{secret}")
+
+
+@transaction.atomic
+def api_token_revoke(*, user: User, token_id: int, actor: User | None) -> ApiToken:
+    token = ApiToken.objects.select_for_update().filter(user=user, pk=token_id).first()
+    if token is None:
+        raise NotFound(f"You have no token with id {token_id}.")
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+        event_record(subject_type="user", subject_id=user.pk, kind="api_token.revoked", actor=actor, before={"token_id": token.pk, "active": True}, after={"token_id": token.pk, "active": False})
+    return token
+
+
+def idempotency_key_purge(*, now: datetime) -> int:
+    """Forget keys past their time to live; the worker calls this."""
+    deleted, _ = IdempotencyKey.objects.filter(expires_at__lte=now).delete()
+    return deleted
+
+
+def idempotency_key_store(
+    *, user: User, key: str, fingerprint: str, status_code: int, body: bytes, content_type: str, now: datetime, expires_at: datetime
+) -> bool:
+    """Keep the answer for this key; False when a concurrent request stored one first."""
+    try:
+        with transaction.atomic():
+            IdempotencyKey.objects.create(
+                user=user,
+                key=key,
+                fingerprint=fingerprint,
+                status_code=status_code,
+                response_body=body,
+                content_type=content_type,
+                created_at=now,
+                expires_at=expires_at,
+            )
+    except IntegrityError:
+        return False
+    return True

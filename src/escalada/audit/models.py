@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class Event(models.Model):
+    """One append-only audit record: who did what to which subject, when, with before/after.
+
+    Events form one hash chain per stream ("ticket:42", "organization:7"): each row stores the
+    hash of the previous row of its stream and its own hash over its content, so an edited or
+    deleted row breaks the chain and `event_chain_verify` finds it.
+    """
+
+    stream = models.CharField(max_length=64)
+    seq = models.PositiveIntegerField()
+    subject_type = models.CharField(max_length=32)
+    subject_id = models.BigIntegerField()
+    kind = models.CharField(max_length=64)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    actor_label = models.CharField(max_length=200, blank=True)
+    before = models.JSONField(default=dict, blank=True)
+    after = models.JSONField(default=dict, blank=True)
+    occurred_at = models.DateTimeField()
+    prev_hash = models.CharField(max_length=64, blank=True)
+    hash = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["stream", "seq"], name="audit_event_stream_seq_unique")]
+        indexes = [
+            models.Index(fields=["subject_type", "subject_id", "seq"], name="audit_event_subject_idx"),
+            models.Index(fields=["kind", "occurred_at"], name="audit_event_kind_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stream}#{self.seq} {self.kind}"

@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from datetime import timezone as dt_timezone
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.utils import timezone
+
+from escalada.audit.models import Event
+
+GENESIS = ""
+
+
+def _canonical(value: dict[str, Any]) -> dict[str, Any]:
+    # Round-trip through JSON so what we hash is exactly what the JSON column will hold.
+    result: dict[str, Any] = json.loads(json.dumps(value, cls=DjangoJSONEncoder, sort_keys=True))
+    return result
+
+
+def event_hash(
+    *,
+    stream: str,
+    seq: int,
+    kind: str,
+    actor_id: int | None,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    occurred_at: datetime,
+    prev_hash: str,
+) -> str:
+    payload = {
+        "stream": stream,
+        "seq": seq,
+        "kind": kind,
+        "actor_id": actor_id,
+        "before": before,
+        "after": after,
+        "occurred_at": occurred_at.isoformat(timespec="microseconds"),
+        "prev_hash": prev_hash,
+    }
+    encoded = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(encoded.encode()).hexdigest()
+
+
+def event_record(
+    *,
+    subject_type: str,
+    subject_id: int,
+    kind: str,
+    actor: AbstractBaseUser | AnonymousUser | None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    occurred_at: datetime | None = None,
+) -> Event:
+    """Append one event to the subject's chain.
+
+    Callers hold the subject's row lock (or SQLite's write lock) in the same transaction, so
+    two writers never read the same tail; the (stream, seq) constraint backs that up.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("event_record must run inside the transaction of the change it records")
+    stream = f"{subject_type}:{subject_id}"
+    tail = Event.objects.filter(stream=stream).order_by("-seq").values_list("seq", "hash").first()
+    seq, prev_hash = (tail[0] + 1, tail[1]) if tail else (1, GENESIS)
+    # Normalised to UTC: the database hands it back in UTC and the hash must match then.
+    at = (occurred_at or timezone.now()).astimezone(dt_timezone.utc)
+    actor_user = actor if actor is not None and actor.is_authenticated else None
+    before_data = _canonical(before or {})
+    after_data = _canonical(after or {})
+    actor_id = actor_user.pk if actor_user is not None else None
+    return Event.objects.create(
+        stream=stream,
+        seq=seq,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        kind=kind,
+        actor_id=actor_id,
+        actor_label=actor_user.get_username() if actor_user is not None else "system",
+        before=before_data,
+        after=after_data,
+        occurred_at=at,
+        prev_hash=prev_hash,
+        hash=event_hash(
+            stream=stream,
+            seq=seq,
+            kind=kind,
+            actor_id=actor_id,
+            before=before_data,
+            after=after_data,
+            occurred_at=at,
+            prev_hash=prev_hash,
+        ),
+    )

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class BaseConfig(AppConfig):
+    name = "escalada.base"
+    label = "escalada_base"
+    verbose_name = "Escalada base"

@@ -1,0 +1,84 @@
+"""The REST API root: /api/v1/…, OpenAPI at /api/openapi.json, docs at /api/docs (served locally).
+
+Every error leaves in one shape: `{"detail": sentence, "code": word, "errors": [{"field", "message"}]}`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+from escalada.accounts.api import router as accounts_router
+from escalada.accounts.auth import API_AUTH
+from escalada.base.errors import ServiceError, ValidationFailed
+from escalada.customers.api import router as customers_router
+from escalada.tickets.api import router as tickets_router
+
+api = NinjaAPI(
+    title="Escalada API",
+    version="1",
+    description=(
+        "Escalation management for customer support. Authenticate with a personal token "
+        "(`Authorization: Bearer esc_…`, created on your profile page or with `escalada token create`) "
+        "or the web session. POST requests accept an `Idempotency-Key` header."
+    ),
+    auth=API_AUTH,
+    urls_namespace="api",
+    docs_url="/docs",
+)
+api.add_router("/v1/", accounts_router)
+api.add_router("/v1/", customers_router)
+api.add_router("/v1/", tickets_router)
+
+
+def _error(request: HttpRequest, status: int, detail: str, code: str, errors: list[dict[str, str]] | None = None) -> HttpResponse:
+    return api.create_response(request, {"detail": detail, "code": code, "errors": errors or []}, status=status)
+
+
+_LOCATIONS = {"body", "query", "path", "header", "cookie", "form", "file"}
+
+
+def _field_name(loc: list[Any] | tuple[Any, ...]) -> str:
+    # Ninja reports ("body", "payload", "priority"): the client knows the field as "priority".
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in _LOCATIONS:
+        location, rest = parts[0], parts[1:]
+        if location == "body" and rest and rest[0] in {"payload", "data"}:
+            rest = rest[1:]
+        return ".".join(rest) or location
+    return ".".join(parts)
+
+
+@api.exception_handler(ValidationError)
+def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    errors = []
+    for item in exc.errors:
+        message = str(item.get("msg", "Not valid."))
+        if item.get("type") == "extra_forbidden":
+            message = "Unknown field; see /api/docs for the fields this operation takes."
+        errors.append({"field": _field_name(item.get("loc", ())), "message": message})
+    return _error(request, 422, "Some fields are not valid.", "validation_failed", errors)
+
+
+@api.exception_handler(ServiceError)
+def on_service_error(request: HttpRequest, exc: ServiceError) -> HttpResponse:
+    errors = [{"field": f, "message": m} for f, m in exc.errors.items()] if isinstance(exc, ValidationFailed) else []
+    return _error(request, exc.status, exc.message, exc.code, errors)
+
+
+@api.exception_handler(AuthenticationError)
+def on_authentication_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return _error(request, 401, "Sign in, or send a token: Authorization: Bearer esc_….", "not_authenticated")
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if exc.status_code == 400 and isinstance(exc.__cause__, ValueError | UnicodeDecodeError | json.JSONDecodeError):
+        return _error(
+            request, 422, "The body is not valid JSON.", "validation_failed", [{"field": "body", "message": "Send a JSON object."}]
+        )
+    return _error(request, exc.status_code, str(exc), "http_error")

@@ -1,0 +1,176 @@
+"""Django settings, all read from the environment (see the README's configuration table).
+
+Nothing here is production-only: the same settings run a laptop demo on SQLite and a
+PostgreSQL cluster; only the environment differs.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from escalada.config import env
+
+DATA_DIR = env.data_dir()
+SECRET_KEY = env.secret_key(DATA_DIR)
+DEBUG = env.env_bool("ESCALADA_DEBUG", default=False)
+ALLOWED_HOSTS = env.env_list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env.env_list("CSRF_TRUSTED_ORIGINS", default=[])
+BASE_URL = env.env_str("ESCALADA_BASE_URL", "http://127.0.0.1:8000")
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_htmx",
+    "axes",
+    "ninja",
+    "escalada.base",
+    "escalada.audit",
+    "escalada.accounts",
+    "escalada.customers",
+    "escalada.tickets",
+]
+
+MIDDLEWARE = [
+    "escalada.config.middleware.BodySizeLimitMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "escalada.config.middleware.IdempotencyMiddleware",
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "escalada.config.urls"
+WSGI_APPLICATION = "escalada.config.wsgi.application"
+
+TEMPLATES: list[dict[str, Any]] = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+
+def _database() -> dict[str, Any]:
+    url = env.env_str("DATABASE_URL", "")
+    if not url:
+        parsed = env.Database(engine="django.db.backends.sqlite3", name=str(DATA_DIR / "escalada.sqlite3"))
+    else:
+        parsed = env.parse_database_url(url)
+    if parsed.engine == "django.db.backends.sqlite3":
+        return {
+            "ENGINE": parsed.engine,
+            "NAME": parsed.name,
+            "OPTIONS": {
+                # IMMEDIATE takes the write lock when a transaction starts, so two writers queue
+                # on the busy timeout instead of failing with "database is locked" mid-way.
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+                "init_command": (
+                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+                    " PRAGMA busy_timeout=20000;"
+                ),
+            },
+            "TEST": {"NAME": env.env_str("ESCALADA_TEST_SQLITE", "") or None},
+        }
+    return {
+        "ENGINE": parsed.engine,
+        "NAME": parsed.name,
+        "USER": parsed.user,
+        "PASSWORD": parsed.password,
+        "HOST": parsed.host,
+        "PORT": parsed.port,
+        "CONN_MAX_AGE": env.env_int("DATABASE_CONN_MAX_AGE", default=60),
+        "CONN_HEALTH_CHECKS": True,
+        "OPTIONS": dict(parsed.options),
+    }
+
+
+DATABASES = {"default": _database()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "ticket-list"
+LOGOUT_REDIRECT_URL = "login"
+
+# Login rate limiting (django-axes): after 5 failures for one username from one address,
+# that pair is locked out for 15 minutes.
+AXES_FAILURE_LIMIT = env.env_int("ESCALADA_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.env_int("ESCALADA_LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+AXES_VERBOSE = False
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = env.env_bool("ESCALADA_SECURE_COOKIES", default=False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+
+LANGUAGE_CODE = "en"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+# Serve straight from the installed packages as well, so `escalada serve` works without
+# a collectstatic step; `escalada run` still collects for speed.
+WHITENOISE_USE_FINDERS = True
+
+# Request bodies above 1 MiB are refused with 413 (CSV imports get more room).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+ESCALADA_IMPORT_MAX_BYTES = env.env_int("ESCALADA_IMPORT_MAX_BYTES", default=10 * 1024 * 1024)
+ESCALADA_IDEMPOTENCY_TTL = timedelta(hours=24)
+
+EMAIL_HOST = env.env_str("EMAIL_HOST", "127.0.0.1")
+EMAIL_PORT = env.env_int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env.env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env.env_bool("EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL = env.env_bool("EMAIL_USE_SSL", default=False)
+DEFAULT_FROM_EMAIL = env.env_str("DEFAULT_FROM_EMAIL", "support@escalada.localhost")
+
+NINJA_PAGINATION_PER_PAGE = 50
+
+LOGGING: dict[str, Any] = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.env_str("ESCALADA_LOG_LEVEL", "INFO")},
+    "loggers": {"axes": {"level": "WARNING"}},
+}

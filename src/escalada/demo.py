@@ -1,0 +1,186 @@
+"""Demo data: `escalada demo`, and what `escalada run` loads on first start.
+
+Deterministic (Faker and random with a fixed seed), and written through the same services as
+real work, so every demo ticket has its audit trail. Northwind and Ana are the scenario of
+DESIGN.md "A ticket's life".
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+from faker import Faker
+
+from escalada.accounts.models import AgentProfile
+from escalada.accounts.services import agent_create, team_create
+from escalada.customers.models import Contact, Organization, Tier
+from escalada.customers.services import contact_create, organization_create
+from escalada.tickets import services as tickets
+from escalada.tickets.models import Category, Channel, Priority, Severity, Status, Visibility
+
+CATEGORIES = [
+    ("Billing", "billing"),
+    ("Technical", "technical"),
+    ("Account", "account"),
+    ("Security", "security"),
+    ("Shipping", "shipping"),
+    ("Feature request", "feature-request"),
+]
+
+# (username, full name, team slugs, tier, lead, escalation manager)
+AGENTS = [
+    ("sam", "Sam Carter", ["support"], 1, False, False),
+    ("riley", "Riley Moss", ["support"], 1, False, False),
+    ("lee", "Lee Park", ["support"], 2, False, False),
+    ("kim", "Kim Novak", ["support", "engineering"], 3, False, False),
+    ("pat", "Pat Quinn", ["support"], 2, True, False),
+    ("morgan", "Morgan Reyes", ["support", "engineering", "finance"], 3, False, True),
+    ("dev", "Devi Rao", ["engineering"], 2, False, False),
+    ("fin", "Finn Adler", ["finance"], 2, True, False),
+]
+
+SUBJECTS = {
+    "billing": ["My account balance is wrong since the last invoice", "Charged twice this month", "Invoice shows the wrong VAT", "Refund not received"],
+    "technical": ["Export to CSV times out", "API returns 500 on large uploads", "Sync stopped overnight", "Login loop after password reset"],
+    "account": ["Please add a new admin to our account", "Cannot change the account owner", "SSO users are not provisioned"],
+    "security": ["Suspicious login from an unknown country", "Please confirm your data-retention policy"],
+    "shipping": ["Order arrived damaged", "Tracking number does not work"],
+    "feature-request": ["Dark mode for the dashboard", "Bulk edit for contacts"],
+}
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    organizations: int
+    contacts: int
+    agents: int
+    tickets: int
+
+
+def demo_is_loaded() -> bool:
+    return Organization.objects.filter(name="Northwind").exists()
+
+
+@transaction.atomic
+def demo_load(*, password: str, tickets_count: int = 300, seed: int = 20261123, now: datetime | None = None) -> DemoSummary:
+    """Create the demo world. Every demo user (agents and the customer ana) gets `password`."""
+    fake = Faker("en_US")
+    fake.seed_instance(seed)
+    rng = random.Random(seed)
+    now = now or timezone.now()
+
+    for name, slug in CATEGORIES:
+        Category.objects.get_or_create(slug=slug, defaults={"name": name})
+    categories = {c.slug: c for c in Category.objects.all()}
+
+    teams = {
+        "support": team_create(name="Support", tier_count=3, description="Front line, L1 to L3.", actor=None),
+        "engineering": team_create(name="Engineering", tier_count=2, description="Product defects and outages.", actor=None),
+        "finance": team_create(name="Finance", tier_count=2, description="Invoices, refunds, balances.", actor=None),
+    }
+    agents: list[AgentProfile] = []
+    for username, full_name, team_slugs, tier, lead, manager in AGENTS:
+        agents.append(
+            agent_create(
+                username=username,
+                email=f"{username}@escalada.example",
+                password=password,
+                full_name=full_name,
+                teams=[teams[s] for s in team_slugs],
+                tier=tier,
+                time_zone="Europe/Berlin",
+                is_team_lead=lead,
+                is_escalation_manager=manager,
+                actor=None,
+            )
+        )
+
+    northwind = organization_create(
+        data={"name": "Northwind", "domains": ["northwind.example"], "tier": Tier.ENTERPRISE, "time_zone": "Europe/Berlin", "external_id": "crm-0001"},
+        actor=None,
+    )
+    organizations = [northwind]
+    tiers = [Tier.FREE, Tier.STANDARD, Tier.STANDARD, Tier.PREMIUM, Tier.ENTERPRISE]
+    zones = ["Europe/Berlin", "Europe/London", "America/New_York", "America/Los_Angeles", "Asia/Tokyo", "Australia/Sydney"]
+    seen_names = {"northwind"}
+    while len(organizations) < 16:
+        name = fake.company()
+        if name.lower() in seen_names:
+            continue
+        seen_names.add(name.lower())
+        domain = slugify(name.replace(",", " ").split(" ")[0]) + f"-{len(organizations)}.example"
+        organizations.append(
+            organization_create(
+                data={"name": name, "domains": [domain], "tier": rng.choice(tiers), "time_zone": rng.choice(zones), "external_id": f"crm-{len(organizations) + 1:04d}"},
+                actor=None,
+            )
+        )
+
+    ana = contact_create(data={"name": "Ana Lima", "email": "ana@northwind.example", "is_vip": True, "phone": "+49 30 1234567"}, actor=None)
+    ana_user = User.objects.create_user(username="ana", email=ana.email, password=password, first_name="Ana", last_name="Lima")
+    Contact.objects.filter(pk=ana.pk).update(user=ana_user)
+    contacts = [ana]
+    for org in organizations:
+        domain = org.domains.first()
+        for _ in range(rng.randint(2, 6)):
+            first, last = fake.first_name(), fake.last_name()
+            email = f"{slugify(first)}.{slugify(last)}{rng.randint(1, 999)}@{domain.domain if domain else 'example.com'}"
+            if Contact.objects.filter(email=email).exists():
+                continue
+            contacts.append(contact_create(data={"name": f"{first} {last}", "email": email, "is_vip": rng.random() < 0.05}, actor=None))
+    for _ in range(10):  # people with no organization (gmail-style senders)
+        email = f"{fake.user_name()}{rng.randint(1, 9999)}@mail.example"
+        if not Contact.objects.filter(email=email).exists():
+            contacts.append(contact_create(data={"name": fake.name(), "email": email}, actor=None))
+
+    channels = list(Channel.values)
+    by_team = {slug: [a for a in agents if teams[slug] in a.teams.all()] for slug in teams}
+    for index in range(tickets_count):
+        created = now - timedelta(minutes=rng.randint(5, 60 * 24 * 60))
+        category_slug = rng.choice(list(SUBJECTS))
+        requester = ana if index == 0 else rng.choice(contacts)
+        team_slug = {"billing": "finance", "technical": "engineering"}.get(category_slug, "support") if rng.random() < 0.3 else "support"
+        team = teams[team_slug]
+        assignee = rng.choice(by_team[team_slug]).user if rng.random() < 0.7 else None
+        ticket = tickets.ticket_create(
+            subject=SUBJECTS[category_slug][0] if index == 0 else rng.choice(SUBJECTS[category_slug]),
+            description="\n\n".join(fake.paragraphs(nb=rng.randint(1, 3))),
+            requester=requester,
+            channel=Channel.EMAIL if index == 0 else rng.choice(channels),
+            priority=Priority.HIGH if index == 0 else rng.choices(Priority.values, weights=[1, 3, 8, 3])[0],
+            severity=rng.choices(Severity.values, weights=[1, 2, 6, 4])[0],
+            category=categories[category_slug],
+            team=team,
+            assignee=assignee,
+            tags=rng.sample(["vip", "invoice", "api", "outage", "onboarding", "refund", "sso"], k=rng.randint(0, 2)),
+            actor=None,
+            now=created,
+        )
+        _demo_progress(ticket=ticket, rng=rng, fake=fake, created=created, now=now, assignee=assignee)
+    return DemoSummary(
+        organizations=len(organizations), contacts=len(contacts), agents=len(agents), tickets=tickets_count
+    )
+
+
+def _demo_progress(*, ticket: tickets.Ticket, rng: random.Random, fake: Faker, created: datetime, now: datetime, assignee: User | None) -> None:
+    """Move a demo ticket along a plausible path: reply, maybe a note, maybe solved or closed."""
+    if assignee is None or rng.random() < 0.25:
+        return
+    at = min(created + timedelta(minutes=rng.randint(3, 600)), now)
+    if rng.random() < 0.2:
+        tickets.ticket_reply(ticket=ticket, actor=assignee, body=fake.sentence(nb_words=14), visibility=Visibility.INTERNAL, now=at)
+        at = min(at + timedelta(minutes=rng.randint(1, 60)), now)
+    outcome = rng.random()
+    target = Status.PENDING if outcome < 0.3 else (Status.SOLVED if outcome < 0.7 else None)
+    tickets.ticket_reply(ticket=ticket, actor=assignee, body=fake.paragraph(nb_sentences=3), status=target, now=at)
+    if target == Status.SOLVED and rng.random() < 0.5 and at + timedelta(days=4) < now:
+        tickets.ticket_change_status(ticket=ticket, status=Status.CLOSED, actor=None, now=at + timedelta(days=4))
+
+
+__all__ = ["demo_is_loaded", "demo_load"]

@@ -1,0 +1,189 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.http import HttpRequest
+from ninja import Query, Router
+
+from escalada.accounts.models import Role
+from escalada.accounts.selectors import is_staff_role, user_role
+from escalada.audit.selectors import event_list_for_subject
+from escalada.base.errors import PermissionDenied, ValidationFailed
+from escalada.base.pagination import paginate_by_id
+from escalada.base.schemas import ErrorOut
+from escalada.customers.selectors import contact_of
+from escalada.customers.services import contact_find_or_create, normalize_email
+from escalada.tickets import selectors, services
+from escalada.tickets.models import Message, Ticket
+from escalada.tickets.schemas import (
+    CategoryOut,
+    EventOut,
+    MessageOut,
+    ReplyIn,
+    TicketCreateIn,
+    TicketOut,
+    TicketPage,
+    TicketUpdateIn,
+)
+
+router = Router(tags=["tickets"])
+ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 413: ErrorOut, 422: ErrorOut}
+
+
+def _user(request: HttpRequest) -> User:
+    user = request.user
+    assert isinstance(user, User)  # guaranteed by the API's authentication
+    return user
+
+
+@router.get("/tickets", response={200: TicketPage, **ERRORS}, summary="List tickets")
+def ticket_list(
+    request: HttpRequest,
+    status: list[str] | None = Query(None),
+    priority: list[str] | None = Query(None),
+    severity: list[str] | None = Query(None),
+    channel: list[str] | None = Query(None),
+    team_id: int | None = None,
+    assignee_id: int | None = None,
+    unassigned: bool | None = None,
+    organization_id: int | None = None,
+    requester_id: int | None = None,
+    category: str | None = None,
+    tag: str | None = None,
+    q: str | None = None,
+    created_after: datetime | None = None,
+    created_before: datetime | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> TicketPage:
+    """Newest first; follow `next_cursor` for the next page. Repeat a filter for OR (`?status=new&status=open`)."""
+    filters = selectors.TicketFilters(
+        status=status,
+        priority=priority,
+        severity=severity,
+        channel=channel,
+        team_id=team_id,
+        assignee_id=assignee_id,
+        is_unassigned=unassigned,
+        organization_id=organization_id,
+        requester_id=requester_id,
+        category=category,
+        tag=tag,
+        query=q,
+        created_after=created_after,
+        created_before=created_before,
+    )
+    tickets = selectors.ticket_filter(selectors.ticket_list_accessible(user=_user(request)), filters).prefetch_related("tags")
+    page = paginate_by_id(tickets, cursor=cursor, limit=limit)
+    return TicketPage(items=[TicketOut.from_orm(t) for t in page.items], next_cursor=page.next_cursor)
+
+
+@router.post("/tickets", response={201: TicketOut, **ERRORS}, summary="Create a ticket")
+def ticket_create(request: HttpRequest, payload: TicketCreateIn) -> tuple[int, Ticket]:
+    user = _user(request)
+    role = user_role(user=user)
+    with transaction.atomic():
+        if role == Role.CUSTOMER:
+            requester = contact_of(user=user)
+            if requester is None:
+                raise PermissionDenied("This account is not linked to a contact; ask support to link it.")
+            if payload.requester_email and normalize_email(payload.requester_email) != requester.email:
+                raise ValidationFailed.one("requester_email", "Customers open tickets as themselves; leave this out.")
+            if payload.team_id or payload.assignee_id:
+                raise ValidationFailed.one("team_id" if payload.team_id else "assignee_id", "Customers cannot choose who handles a ticket.")
+        else:
+            if not payload.requester_email:
+                raise ValidationFailed.one("requester_email", "Say who the ticket is for.")
+            requester = contact_find_or_create(email=payload.requester_email, name=payload.requester_name or "", actor=user)
+        team, assignee = selectors.assignment_targets(team_id=payload.team_id, assignee_id=payload.assignee_id)
+        ticket = services.ticket_create(
+            subject=payload.subject,
+            description=payload.description,
+            description_html=payload.description_html,
+            requester=requester,
+            channel=payload.channel,
+            priority=payload.priority,
+            severity=payload.severity,
+            category=selectors.category_by_slug(payload.category),
+            team=team,
+            assignee=assignee,
+            tags=payload.tags,
+            actor=user,
+        )
+    return 201, selectors.ticket_list_accessible(user=user).prefetch_related("tags").get(pk=ticket.pk)
+
+
+@router.get("/tickets/{ticket_id}", response={200: TicketOut, **ERRORS}, summary="Get a ticket")
+def ticket_get(request: HttpRequest, ticket_id: int) -> Ticket:
+    return selectors.ticket_get_accessible(user=_user(request), ticket_id=ticket_id)
+
+
+@router.patch("/tickets/{ticket_id}", response={200: TicketOut, **ERRORS}, summary="Update a ticket")
+def ticket_update(request: HttpRequest, ticket_id: int, payload: TicketUpdateIn) -> Ticket:
+    """Send only the fields to change. `team_id`/`assignee_id` null clears them; status changes follow the workflow."""
+    user = _user(request)
+    sent = payload.model_dump(exclude_unset=True)
+    for name in ("subject", "priority", "severity", "tags", "status"):
+        if name in sent and sent[name] is None:
+            raise ValidationFailed.one(name, "Cannot be null.")
+    with transaction.atomic():
+        ticket = selectors.ticket_get_accessible(user=user, ticket_id=ticket_id, action=selectors.TicketAction.CHANGE)
+        changes: services.TicketChanges = {}
+        for name in ("subject", "priority", "severity", "tags"):
+            if name in sent:
+                changes[name] = sent[name]  # type: ignore[literal-required]
+        if "category" in sent:
+            changes["category"] = selectors.category_by_slug(sent["category"])
+        if changes:
+            ticket = services.ticket_update(ticket=ticket, changes=changes, actor=user)
+        if "team_id" in sent or "assignee_id" in sent:
+            team_id = sent["team_id"] if "team_id" in sent else ticket.team_id
+            assignee_id = sent["assignee_id"] if "assignee_id" in sent else ticket.assignee_id
+            team, assignee = selectors.assignment_targets(team_id=team_id, assignee_id=assignee_id)
+            ticket = services.ticket_assign(ticket=ticket, team=team, assignee=assignee, actor=user)
+        if "status" in sent:
+            ticket = services.ticket_change_status(ticket=ticket, status=sent["status"], actor=user)
+    return selectors.ticket_list_accessible(user=user).prefetch_related("tags").get(pk=ticket_id)
+
+
+@router.post("/tickets/{ticket_id}/replies", response={201: MessageOut, **ERRORS}, summary="Reply or add an internal note")
+def ticket_reply(request: HttpRequest, ticket_id: int, payload: ReplyIn) -> tuple[int, Message]:
+    user = _user(request)
+    action = selectors.TicketAction.CHANGE if payload.visibility == "internal" else selectors.TicketAction.REPLY
+    with transaction.atomic():
+        ticket = selectors.ticket_get_accessible(user=user, ticket_id=ticket_id, action=action)
+        message = services.ticket_reply(
+            ticket=ticket,
+            actor=user,
+            body=payload.body,
+            body_html=payload.body_html,
+            visibility=payload.visibility,
+            status=payload.status,
+            channel="api" if request.META.get("HTTP_AUTHORIZATION", "").startswith("Bearer ") else "web",
+        )
+    return 201, message
+
+
+@router.get("/tickets/{ticket_id}/messages", response={200: list[MessageOut], **ERRORS}, summary="The thread")
+def ticket_messages(request: HttpRequest, ticket_id: int) -> list[Message]:
+    user = _user(request)
+    ticket = selectors.ticket_get_accessible(user=user, ticket_id=ticket_id)
+    return list(selectors.message_list_visible(user=user, ticket=ticket))
+
+
+@router.get("/tickets/{ticket_id}/events", response={200: list[EventOut], **ERRORS}, summary="The audit log")
+def ticket_events(request: HttpRequest, ticket_id: int) -> list[object]:
+    """Every change to the ticket, oldest first, with the hash chain that makes edits detectable."""
+    user = _user(request)
+    ticket = selectors.ticket_get_accessible(user=user, ticket_id=ticket_id)
+    if not is_staff_role(user_role(user=user)):
+        raise PermissionDenied("The audit log is for agents and admins.")
+    return list(event_list_for_subject(subject_type="ticket", subject_id=ticket.pk))
+
+
+@router.get("/categories", response={200: list[CategoryOut], **ERRORS}, summary="Ticket categories")
+def category_list(request: HttpRequest) -> list[object]:
+    return list(selectors.category_list())
+

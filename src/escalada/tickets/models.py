@@ -1,0 +1,134 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from escalada.accounts.models import Team
+from escalada.core.status import Status as CoreStatus
+from escalada.customers.models import Contact, Organization
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", "E-mail"
+    WEB = "web", "Web form"
+    CHAT = "chat", "Chat"
+    PHONE = "phone", "Phone"
+    SOCIAL = "social", "Social"
+    API = "api", "API"
+
+
+class Priority(models.TextChoices):
+    URGENT = "urgent", "Urgent"
+    HIGH = "high", "High"
+    NORMAL = "normal", "Normal"
+    LOW = "low", "Low"
+
+
+class Severity(models.TextChoices):
+    SEV1 = "sev1", "Sev 1"
+    SEV2 = "sev2", "Sev 2"
+    SEV3 = "sev3", "Sev 3"
+    SEV4 = "sev4", "Sev 4"
+
+
+class Status(models.TextChoices):
+    NEW = CoreStatus.NEW.value, "New"
+    OPEN = CoreStatus.OPEN.value, "Open"
+    PENDING = CoreStatus.PENDING.value, "Pending"
+    ON_HOLD = CoreStatus.ON_HOLD.value, "On hold"
+    SOLVED = CoreStatus.SOLVED.value, "Solved"
+    CLOSED = CoreStatus.CLOSED.value, "Closed"
+
+
+class Visibility(models.TextChoices):
+    PUBLIC = "public", "Public reply"
+    INTERNAL = "internal", "Internal note"
+
+
+class Category(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=60, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "categories"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Tag(models.Model):
+    name = models.CharField(max_length=50, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Ticket(models.Model):
+    number = models.PositiveBigIntegerField(unique=True, null=True, blank=True)
+    subject = models.CharField(max_length=250)
+    description = models.TextField()
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    requester = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="tickets")
+    organization = models.ForeignKey(Organization, null=True, blank=True, on_delete=models.PROTECT, related_name="tickets")
+    category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.PROTECT, related_name="tickets")
+    priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.NORMAL)
+    severity = models.CharField(max_length=10, choices=Severity.choices, default=Severity.SEV3)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.NEW)
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.PROTECT, related_name="tickets")
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="assigned_tickets"
+    )
+    tier = models.PositiveSmallIntegerField(default=1)
+    tags = models.ManyToManyField(Tag, related_name="tickets", blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    last_customer_message_at = models.DateTimeField(null=True, blank=True)
+    last_agent_reply_at = models.DateTimeField(null=True, blank=True)
+    solved_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    reopen_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["status", "priority"], name="ticket_status_priority_idx"),
+            models.Index(fields=["team", "status"], name="ticket_team_status_idx"),
+            models.Index(fields=["assignee", "status"], name="ticket_assignee_status_idx"),
+            models.Index(fields=["organization", "status"], name="ticket_org_status_idx"),
+            models.Index(fields=["created_at"], name="ticket_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.number} {self.subject}"
+
+
+class Message(models.Model):
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages")
+    author_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    author_contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.PROTECT, related_name="messages")
+    visibility = models.CharField(max_length=10, choices=Visibility.choices, default=Visibility.PUBLIC)
+    body_html = models.TextField()  # sanitised by escalada.base.html before it is stored
+    body_text = models.TextField()
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    external_message_id = models.CharField(max_length=998, null=True, blank=True, db_index=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(author_user__isnull=False) | models.Q(author_contact__isnull=False),
+                name="message_has_author",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"message {self.pk} on ticket {self.ticket_id}"
+
+    @property
+    def is_internal(self) -> bool:
+        return self.visibility == Visibility.INTERNAL

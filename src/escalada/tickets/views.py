@@ -1,0 +1,266 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from escalada.accounts.models import Role
+from escalada.accounts.selectors import is_staff_role, user_role
+from escalada.audit.selectors import event_list_for_subject
+from escalada.base.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from escalada.base.pagination import paginate_by_id
+from escalada.customers.selectors import contact_of
+from escalada.customers.services import contact_find_or_create
+from escalada.tickets import selectors, services
+from escalada.tickets.forms import (
+    AssignForm,
+    PropertiesForm,
+    ReplyForm,
+    StatusForm,
+    TicketFilterForm,
+    TicketNewForm,
+    apply_service_errors,
+    split_tags,
+)
+from escalada.tickets.models import Status, Ticket
+
+PAGE_SIZE = 50
+
+
+def _user(request: HttpRequest) -> User:
+    assert isinstance(request.user, User)
+    return request.user
+
+
+def _load(request: HttpRequest, ticket_id: int, action: selectors.TicketAction = selectors.TicketAction.VIEW) -> Ticket:
+    try:
+        return selectors.ticket_get_accessible(user=_user(request), ticket_id=ticket_id, action=action)
+    except NotFound:
+        raise Http404("No such ticket.") from None
+
+
+@login_required
+def ticket_list(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    form = TicketFilterForm(request.GET or None)
+    filters = selectors.TicketFilters()
+    cursor = None
+    if form.is_valid():
+        data = form.cleaned_data
+        assignee = data.get("assignee")
+        filters = selectors.TicketFilters(
+            query=data.get("q") or None,
+            status=data.get("status") or None,
+            priority=[data["priority"]] if data.get("priority") else None,
+            team_id=data["team"].pk if data.get("team") else None,
+            assignee_id=user.pk if assignee == "me" else None,
+            is_unassigned=assignee == "none" or None,
+        )
+        cursor = data.get("cursor") or None
+    tickets = selectors.ticket_filter(selectors.ticket_list_accessible(user=user), filters).prefetch_related("tags")
+    try:
+        page = paginate_by_id(tickets, cursor=cursor, limit=PAGE_SIZE)
+    except ValidationFailed:
+        page = paginate_by_id(tickets, cursor=None, limit=PAGE_SIZE)
+    query = request.GET.copy()
+    query.pop("cursor", None)
+    context = {
+        "nav": "tickets",
+        "form": form,
+        "page": page,
+        "base_query": query.urlencode(),
+        "is_staff": is_staff_role(user_role(user=user)),
+    }
+    return render(request, "tickets/list.html", context)
+
+
+@login_required
+def ticket_new(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    is_customer = user_role(user=user) == Role.CUSTOMER
+    form = TicketNewForm(request.POST or None, is_customer=is_customer)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            with transaction.atomic():
+                if is_customer:
+                    requester = contact_of(user=user)
+                    if requester is None:
+                        raise ValidationFailed.one("subject", "Your account is not linked to a contact; ask support to link it.")
+                else:
+                    requester = contact_find_or_create(email=data["requester_email"], name=data.get("requester_name") or "", actor=user)
+                ticket = services.ticket_create(
+                    subject=data["subject"],
+                    description=data["description"],
+                    requester=requester,
+                    channel=data.get("channel") or "web",
+                    priority=data["priority"],
+                    severity=data.get("severity") or "sev3",
+                    category=data.get("category"),
+                    team=data.get("team"),
+                    tags=split_tags(data.get("tags") or ""),
+                    actor=user,
+                )
+        except ValidationFailed as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, f"Ticket #{ticket.number} created.")
+            return redirect("ticket-detail", ticket_id=ticket.pk)
+    status = 422 if request.method == "POST" else 200
+    return render(request, "tickets/new.html", {"nav": "new", "form": form, "is_customer": is_customer}, status=status)
+
+
+def _detail_context(request: HttpRequest, ticket: Ticket, **forms: Any) -> dict[str, Any]:
+    user = _user(request)
+    role = user_role(user=user)
+    is_staff = is_staff_role(role)
+    may_change = selectors.ticket_may_change(user=user, ticket=ticket)
+    tags = ", ".join(sorted(t.name for t in ticket.tags.all()))
+    context: dict[str, Any] = {
+        "nav": "tickets",
+        "ticket": ticket,
+        "thread": selectors.message_list_visible(user=user, ticket=ticket),
+        "is_staff": is_staff,
+        "may_change": may_change,
+        "reply_form": forms.get("reply_form") or ReplyForm(),
+        "status_form": forms.get("status_form") or StatusForm(initial={"status": ticket.status}),
+        "assign_form": forms.get("assign_form")
+        or AssignForm(initial={"team": ticket.team_id, "assignee": str(ticket.assignee_id or "")}),
+        "properties_form": forms.get("properties_form")
+        or PropertiesForm(
+            initial={"priority": ticket.priority, "severity": ticket.severity, "category": ticket.category_id, "tags": tags}
+        ),
+        "events": event_list_for_subject(subject_type="ticket", subject_id=ticket.pk) if is_staff else [],
+        "is_closed": ticket.status == Status.CLOSED,
+    }
+    if not is_staff:
+        context["reply_form"].fields.pop("visibility", None)
+        context["reply_form"].fields.pop("status", None)
+    return context
+
+
+@login_required
+def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    ticket = _load(request, ticket_id)
+    return render(request, "tickets/detail.html", _detail_context(request, ticket))
+
+
+@login_required
+@require_POST
+def ticket_reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    user = _user(request)
+    ticket = _load(request, ticket_id)
+    form = ReplyForm(request.POST)
+    is_staff = is_staff_role(user_role(user=user))
+    if not is_staff:
+        form.fields.pop("visibility")
+        form.fields.pop("status")
+    ok = False
+    if form.is_valid():
+        visibility = form.cleaned_data.get("visibility") or "public"
+        action = selectors.TicketAction.CHANGE if (visibility == "internal" or form.cleaned_data.get("status")) else selectors.TicketAction.REPLY
+        try:
+            ticket = selectors.ticket_get_accessible(user=user, ticket_id=ticket.pk, action=action)
+            services.ticket_reply(
+                ticket=ticket,
+                actor=user,
+                body=form.cleaned_data["body"],
+                visibility=visibility,
+                status=form.cleaned_data.get("status") or None,
+                channel="web",
+            )
+            ok = True
+        except ValidationFailed as exc:
+            apply_service_errors(form, exc)
+        except (Conflict, PermissionDenied) as exc:
+            form.add_error(None, exc.message)
+    ticket = _load(request, ticket.pk)
+    context = _detail_context(request, ticket, reply_form=None if ok else form)
+    if request.htmx:
+        # htmx swaps only 2xx answers: field errors come back in a 200 partial.
+        return render(request, "tickets/_conversation.html", context)
+    if ok:
+        return redirect("ticket-detail", ticket_id=ticket.pk)
+    return render(request, "tickets/detail.html", context, status=422)
+
+
+def _change(request: HttpRequest, ticket_id: int) -> Ticket | HttpResponse:
+    try:
+        return selectors.ticket_get_accessible(user=_user(request), ticket_id=ticket_id, action=selectors.TicketAction.CHANGE)
+    except NotFound:
+        raise Http404("No such ticket.") from None
+    except PermissionDenied as exc:
+        return HttpResponseForbidden(exc.message)
+
+
+@login_required
+@require_POST
+def ticket_status(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    ticket = _change(request, ticket_id)
+    if isinstance(ticket, HttpResponse):
+        return ticket
+    form = StatusForm(request.POST)
+    if form.is_valid():
+        try:
+            services.ticket_change_status(ticket=ticket, status=form.cleaned_data["status"], actor=_user(request))
+        except ValidationFailed as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, f"Status is now {Status(form.cleaned_data['status']).label.lower()}.")
+            return redirect("ticket-detail", ticket_id=ticket.pk)
+    return render(request, "tickets/detail.html", _detail_context(request, ticket, status_form=form), status=422)
+
+
+@login_required
+@require_POST
+def ticket_assign(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    ticket = _change(request, ticket_id)
+    if isinstance(ticket, HttpResponse):
+        return ticket
+    form = AssignForm(request.POST)
+    if form.is_valid():
+        try:
+            assignee_id = int(form.cleaned_data["assignee"]) if form.cleaned_data.get("assignee") else None
+            team = form.cleaned_data.get("team")
+            _, assignee = selectors.assignment_targets(team_id=None, assignee_id=assignee_id)
+            services.ticket_assign(ticket=ticket, team=team, assignee=assignee, actor=_user(request))
+        except ValidationFailed as exc:
+            apply_service_errors(form, exc, aliases={"assignee_id": "assignee", "team_id": "team"})
+        else:
+            messages.success(request, "Assignment saved.")
+            return redirect("ticket-detail", ticket_id=ticket.pk)
+    return render(request, "tickets/detail.html", _detail_context(request, ticket, assign_form=form), status=422)
+
+
+@login_required
+@require_POST
+def ticket_properties(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    ticket = _change(request, ticket_id)
+    if isinstance(ticket, HttpResponse):
+        return ticket
+    form = PropertiesForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.ticket_update(
+                ticket=ticket,
+                changes={
+                    "priority": data["priority"],
+                    "severity": data["severity"],
+                    "category": data.get("category"),
+                    "tags": split_tags(data.get("tags") or ""),
+                },
+                actor=_user(request),
+            )
+        except ValidationFailed as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, "Ticket updated.")
+            return redirect("ticket-detail", ticket_id=ticket.pk)
+    return render(request, "tickets/detail.html", _detail_context(request, ticket, properties_form=form), status=422)
