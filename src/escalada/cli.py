@@ -28,7 +28,7 @@ from types import FrameType
 SETTINGS = "escalada.config.settings"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
-ADMIN_PASSWORD_FILE = "initial-admin-password"
+ADMIN_PASSWORD_FILE = "initial-admin-password"  # noqa: S105 - a file name
 
 
 class UsageError(Exception):

@@ -22,7 +22,7 @@ from escalada.accounts.services import agent_create, team_create
 from escalada.customers.models import Contact, Organization, Tier
 from escalada.customers.services import contact_create, organization_create
 from escalada.tickets import services as tickets
-from escalada.tickets.models import Category, Channel, Priority, Severity, Status, Visibility
+from escalada.tickets.models import Category, Channel, Priority, Severity, Status, Ticket, Visibility
 
 CATEGORIES = [
     ("Billing", "billing"),
@@ -46,8 +46,18 @@ AGENTS = [
 ]
 
 SUBJECTS = {
-    "billing": ["My account balance is wrong since the last invoice", "Charged twice this month", "Invoice shows the wrong VAT", "Refund not received"],
-    "technical": ["Export to CSV times out", "API returns 500 on large uploads", "Sync stopped overnight", "Login loop after password reset"],
+    "billing": [
+        "My account balance is wrong since the last invoice",
+        "Charged twice this month",
+        "Invoice shows the wrong VAT",
+        "Refund not received",
+    ],
+    "technical": [
+        "Export to CSV times out",
+        "API returns 500 on large uploads",
+        "Sync stopped overnight",
+        "Login loop after password reset",
+    ],
     "account": ["Please add a new admin to our account", "Cannot change the account owner", "SSO users are not provisioned"],
     "security": ["Suspicious login from an unknown country", "Please confirm your data-retention policy"],
     "shipping": ["Order arrived damaged", "Tracking number does not work"],
@@ -102,7 +112,13 @@ def demo_load(*, password: str, tickets_count: int = 300, seed: int = 20261123, 
         )
 
     northwind = organization_create(
-        data={"name": "Northwind", "domains": ["northwind.example"], "tier": Tier.ENTERPRISE, "time_zone": "Europe/Berlin", "external_id": "crm-0001"},
+        data={
+            "name": "Northwind",
+            "domains": ["northwind.example"],
+            "tier": Tier.ENTERPRISE,
+            "time_zone": "Europe/Berlin",
+            "external_id": "crm-0001",
+        },
         actor=None,
     )
     organizations = [northwind]
@@ -117,23 +133,34 @@ def demo_load(*, password: str, tickets_count: int = 300, seed: int = 20261123, 
         domain = slugify(name.replace(",", " ").split(" ")[0]) + f"-{len(organizations)}.example"
         organizations.append(
             organization_create(
-                data={"name": name, "domains": [domain], "tier": rng.choice(tiers), "time_zone": rng.choice(zones), "external_id": f"crm-{len(organizations) + 1:04d}"},
+                data={
+                    "name": name,
+                    "domains": [domain],
+                    "tier": rng.choice(tiers),
+                    "time_zone": rng.choice(zones),
+                    "external_id": f"crm-{len(organizations) + 1:04d}",
+                },
                 actor=None,
             )
         )
 
-    ana = contact_create(data={"name": "Ana Lima", "email": "ana@northwind.example", "is_vip": True, "phone": "+49 30 1234567"}, actor=None)
+    ana = contact_create(
+        data={"name": "Ana Lima", "email": "ana@northwind.example", "is_vip": True, "phone": "+49 30 1234567"}, actor=None
+    )
     ana_user = User.objects.create_user(username="ana", email=ana.email, password=password, first_name="Ana", last_name="Lima")
     Contact.objects.filter(pk=ana.pk).update(user=ana_user)
     contacts = [ana]
     for org in organizations:
-        domain = org.domains.first()
+        org_domain = org.domains.first()
+        domain_name = org_domain.domain if org_domain else "example.com"
         for _ in range(rng.randint(2, 6)):
             first, last = fake.first_name(), fake.last_name()
-            email = f"{slugify(first)}.{slugify(last)}{rng.randint(1, 999)}@{domain.domain if domain else 'example.com'}"
+            email = f"{slugify(first)}.{slugify(last)}{rng.randint(1, 999)}@{domain_name}"
             if Contact.objects.filter(email=email).exists():
                 continue
-            contacts.append(contact_create(data={"name": f"{first} {last}", "email": email, "is_vip": rng.random() < 0.05}, actor=None))
+            contacts.append(
+                contact_create(data={"name": f"{first} {last}", "email": email, "is_vip": rng.random() < 0.05}, actor=None)
+            )
     for _ in range(10):  # people with no organization (gmail-style senders)
         email = f"{fake.user_name()}{rng.randint(1, 9999)}@mail.example"
         if not Contact.objects.filter(email=email).exists():
@@ -145,7 +172,9 @@ def demo_load(*, password: str, tickets_count: int = 300, seed: int = 20261123, 
         created = now - timedelta(minutes=rng.randint(5, 60 * 24 * 60))
         category_slug = rng.choice(list(SUBJECTS))
         requester = ana if index == 0 else rng.choice(contacts)
-        team_slug = {"billing": "finance", "technical": "engineering"}.get(category_slug, "support") if rng.random() < 0.3 else "support"
+        team_slug = (
+            {"billing": "finance", "technical": "engineering"}.get(category_slug, "support") if rng.random() < 0.3 else "support"
+        )
         team = teams[team_slug]
         assignee = rng.choice(by_team[team_slug]).user if rng.random() < 0.7 else None
         ticket = tickets.ticket_create(
@@ -163,18 +192,20 @@ def demo_load(*, password: str, tickets_count: int = 300, seed: int = 20261123, 
             now=created,
         )
         _demo_progress(ticket=ticket, rng=rng, fake=fake, created=created, now=now, assignee=assignee)
-    return DemoSummary(
-        organizations=len(organizations), contacts=len(contacts), agents=len(agents), tickets=tickets_count
-    )
+    return DemoSummary(organizations=len(organizations), contacts=len(contacts), agents=len(agents), tickets=tickets_count)
 
 
-def _demo_progress(*, ticket: tickets.Ticket, rng: random.Random, fake: Faker, created: datetime, now: datetime, assignee: User | None) -> None:
+def _demo_progress(
+    *, ticket: Ticket, rng: random.Random, fake: Faker, created: datetime, now: datetime, assignee: User | None
+) -> None:
     """Move a demo ticket along a plausible path: reply, maybe a note, maybe solved or closed."""
     if assignee is None or rng.random() < 0.25:
         return
     at = min(created + timedelta(minutes=rng.randint(3, 600)), now)
     if rng.random() < 0.2:
-        tickets.ticket_reply(ticket=ticket, actor=assignee, body=fake.sentence(nb_words=14), visibility=Visibility.INTERNAL, now=at)
+        tickets.ticket_reply(
+            ticket=ticket, actor=assignee, body=fake.sentence(nb_words=14), visibility=Visibility.INTERNAL, now=at
+        )
         at = min(at + timedelta(minutes=rng.randint(1, 60)), now)
     outcome = rng.random()
     target = Status.PENDING if outcome < 0.3 else (Status.SOLVED if outcome < 0.7 else None)

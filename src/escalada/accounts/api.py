@@ -4,7 +4,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.http import HttpRequest
-from ninja import Router
+from ninja import Router, Status
 
 from escalada.accounts import selectors, services
 from escalada.accounts.models import AgentProfile, ApiToken, Role, Team
@@ -64,19 +64,22 @@ def token_list(request: HttpRequest) -> list[ApiToken]:
 
 
 @router.post("/me/tokens", response={201: TokenCreatedOut, **ERRORS}, summary="Create an API token (shown once)")
-def token_create(request: HttpRequest, payload: TokenIn) -> tuple[int, dict[str, Any]]:
+def token_create(request: HttpRequest, payload: TokenIn) -> Status[dict[str, Any]]:
     user = _user(request)
     issued = services.api_token_create(user=user, name=payload.name, actor=user)
     token = issued.token
-    return 201, {
-        "id": token.pk,
-        "name": token.name,
-        "prefix": token.prefix,
-        "created_at": token.created_at,
-        "last_used_at": token.last_used_at,
-        "revoked_at": token.revoked_at,
-        "token": issued.plaintext,
-    }
+    return Status(
+        201,
+        {
+            "id": token.pk,
+            "name": token.name,
+            "prefix": token.prefix,
+            "created_at": token.created_at,
+            "last_used_at": token.last_used_at,
+            "revoked_at": token.revoked_at,
+            "token": issued.plaintext,
+        },
+    )
 
 
 @router.delete("/me/tokens/{token_id}", response={200: TokenOut, **ERRORS}, summary="Revoke an API token")
@@ -92,10 +95,11 @@ def team_list(request: HttpRequest) -> list[Team]:
 
 
 @router.post("/teams", response={201: TeamOut, **ERRORS}, summary="Create a team (admins)")
-def team_create(request: HttpRequest, payload: TeamIn) -> tuple[int, Team]:
+def team_create(request: HttpRequest, payload: TeamIn) -> Status[Team]:
     user = _user(request)
     _require(user, {Role.ADMIN}, "Only admins create teams.")
-    return 201, services.team_create(name=payload.name, tier_count=payload.tier_count, description=payload.description, actor=user)
+    team = services.team_create(name=payload.name, tier_count=payload.tier_count, description=payload.description, actor=user)
+    return Status(201, team)
 
 
 @router.get("/teams/{team_id}", response={200: TeamOut, **ERRORS}, summary="Get a team")
@@ -111,7 +115,7 @@ def agent_list(request: HttpRequest, team_id: int | None = None) -> list[AgentPr
 
 
 @router.post("/agents", response={201: AgentOut, **ERRORS}, summary="Create an agent (admins)")
-def agent_create(request: HttpRequest, payload: AgentIn) -> tuple[int, AgentProfile]:
+def agent_create(request: HttpRequest, payload: AgentIn) -> Status[AgentProfile]:
     user = _user(request)
     _require(user, {Role.ADMIN}, "Only admins create agents.")
     teams = list(Team.objects.filter(pk__in=payload.team_ids))
@@ -130,7 +134,7 @@ def agent_create(request: HttpRequest, payload: AgentIn) -> tuple[int, AgentProf
         is_escalation_manager=payload.is_escalation_manager,
         actor=user,
     )
-    return 201, selectors.agent_get(user_id=profile.user_id)
+    return Status(201, selectors.agent_get(user_id=profile.user_id))
 
 
 @router.get("/agents/{agent_id}", response={200: AgentOut, **ERRORS}, summary="Get an agent")

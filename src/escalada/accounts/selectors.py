@@ -10,7 +10,7 @@ from django.utils import timezone
 from escalada.accounts.models import AgentProfile, ApiToken, Role, Team
 from escalada.base.errors import NotFound
 
-TOKEN_PREFIX = "esc"
+TOKEN_PREFIX = "esc"  # noqa: S105 - the visible start of every token, not a secret
 
 
 def user_role(*, user: AbstractBaseUser | AnonymousUser) -> Role | None:
@@ -79,7 +79,7 @@ def hash_token_secret(secret: str) -> str:
 
 def user_from_api_token(*, token: str) -> User | None:
     """The active user a bearer token belongs to, or None. Constant-time on the secret."""
-    parts = token.split("_")
+    parts = token.split("_", 2)  # the secret itself may contain "_"
     if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
         return None
     _, prefix, secret = parts

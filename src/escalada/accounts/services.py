@@ -43,7 +43,9 @@ def admin_create(*, username: str, email: str, password: str, actor: User | None
     if errors:
         raise ValidationFailed(errors)
     user = User.objects.create_superuser(username=username, email=email, password=password)
-    event_record(subject_type="user", subject_id=user.pk, kind="user.created", actor=actor, after={"username": username, "role": "admin"})
+    event_record(
+        subject_type="user", subject_id=user.pk, kind="user.created", actor=actor, after={"username": username, "role": "admin"}
+    )
     return user
 
 
@@ -60,7 +62,13 @@ def team_create(*, name: str, tier_count: int = 3, description: str = "", actor:
     if errors:
         raise ValidationFailed(errors)
     team = Team.objects.create(name=name.strip(), slug=slug, tier_count=tier_count, description=description)
-    event_record(subject_type="team", subject_id=team.pk, kind="team.created", actor=actor, after={"name": team.name, "tier_count": tier_count})
+    event_record(
+        subject_type="team",
+        subject_id=team.pk,
+        kind="team.created",
+        actor=actor,
+        after={"name": team.name, "tier_count": tier_count},
+    )
     return team
 
 
@@ -124,7 +132,13 @@ def api_token_create(*, user: User, name: str, actor: User | None) -> IssuedToke
     token = ApiToken.objects.create(
         user=user, name=name, prefix=prefix, secret_hash=hash_token_secret(secret), created_at=timezone.now()
     )
-    event_record(subject_type="user", subject_id=user.pk, kind="api_token.created", actor=actor, after={"token_id": token.pk, "name": name, "prefix": prefix})
+    event_record(
+        subject_type="user",
+        subject_id=user.pk,
+        kind="api_token.created",
+        actor=actor,
+        after={"token_id": token.pk, "name": name, "prefix": prefix},
+    )
     return IssuedToken(token=token, plaintext=f"{TOKEN_PREFIX}_{prefix}_{secret}")
 
 
@@ -136,7 +150,14 @@ def api_token_revoke(*, user: User, token_id: int, actor: User | None) -> ApiTok
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
-        event_record(subject_type="user", subject_id=user.pk, kind="api_token.revoked", actor=actor, before={"token_id": token.pk, "active": True}, after={"token_id": token.pk, "active": False})
+        event_record(
+            subject_type="user",
+            subject_id=user.pk,
+            kind="api_token.revoked",
+            actor=actor,
+            before={"token_id": token.pk, "active": True},
+            after={"token_id": token.pk, "active": False},
+        )
     return token
 
 
@@ -147,7 +168,15 @@ def idempotency_key_purge(*, now: datetime) -> int:
 
 
 def idempotency_key_store(
-    *, user: User, key: str, fingerprint: str, status_code: int, body: bytes, content_type: str, now: datetime, expires_at: datetime
+    *,
+    user: User,
+    key: str,
+    fingerprint: str,
+    status_code: int,
+    body: bytes,
+    content_type: str,
+    now: datetime,
+    expires_at: datetime,
 ) -> bool:
     """Keep the answer for this key; False when a concurrent request stored one first."""
     try:

@@ -2,8 +2,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -68,7 +67,7 @@ def event_record(
     tail = Event.objects.filter(stream=stream).order_by("-seq").values_list("seq", "hash").first()
     seq, prev_hash = (tail[0] + 1, tail[1]) if tail else (1, GENESIS)
     # Normalised to UTC: the database hands it back in UTC and the hash must match then.
-    at = (occurred_at or timezone.now()).astimezone(dt_timezone.utc)
+    at = (occurred_at or timezone.now()).astimezone(UTC)
     actor_user = actor if actor is not None and actor.is_authenticated else None
     before_data = _canonical(before or {})
     after_data = _canonical(after or {})

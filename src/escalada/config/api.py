@@ -79,6 +79,10 @@ def on_authentication_error(request: HttpRequest, exc: AuthenticationError) -> H
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     if exc.status_code == 400 and isinstance(exc.__cause__, ValueError | UnicodeDecodeError | json.JSONDecodeError):
         return _error(
-            request, 422, "The body is not valid JSON.", "validation_failed", [{"field": "body", "message": "Send a JSON object."}]
+            request,
+            422,
+            "The body is not valid JSON.",
+            "validation_failed",
+            [{"field": "body", "message": "Send a JSON object."}],
         )
     return _error(request, exc.status_code, str(exc), "http_error")

@@ -76,7 +76,13 @@ class IdempotencyMiddleware:
         if request.method != "POST" or key is None or not request.path.startswith("/api/"):
             return self.get_response(request)
         if not _KEY.match(key):
-            return _error(422, "Some fields are not valid.", "validation_failed", "Idempotency-Key", "Use 1 to 255 printable ASCII characters.")
+            return _error(
+                422,
+                "Some fields are not valid.",
+                "validation_failed",
+                "Idempotency-Key",
+                "Use 1 to 255 printable ASCII characters.",
+            )
         user = self._user(request)
         if user is None:
             return self.get_response(request)  # the API answers 401

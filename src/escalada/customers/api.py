@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib.auth.models import User
 from django.http import HttpRequest
-from ninja import Router
+from ninja import Router, Status
 
 from escalada.accounts.models import Role
 from escalada.accounts.selectors import user_role
@@ -52,18 +52,18 @@ def _organization_out(organization_id: int) -> Organization:
 
 
 @router.get("/organizations", response={200: OrganizationPage, **ERRORS}, summary="List organizations")
-def organization_list(request: HttpRequest, q: str = "", cursor: str | None = None, limit: int = 50) -> OrganizationPage:
+def organization_list(request: HttpRequest, q: str = "", cursor: str | None = None, limit: int = 50) -> dict[str, object]:
     page = paginate_by_id(selectors.organization_list_accessible(user=_user(request), query=q), cursor=cursor, limit=limit)
-    return OrganizationPage(items=[OrganizationOut.from_orm(o) for o in page.items], next_cursor=page.next_cursor)
+    return {"items": page.items, "next_cursor": page.next_cursor}
 
 
 @router.post("/organizations", response={201: OrganizationOut, **ERRORS}, summary="Create an organization")
-def organization_create(request: HttpRequest, payload: OrganizationIn) -> tuple[int, Organization]:
+def organization_create(request: HttpRequest, payload: OrganizationIn) -> Status[Organization]:
     user = _user(request)
     _require_staff(user)
     data: services.OrganizationData = payload.model_dump()  # type: ignore[assignment]
     organization = services.organization_create(data=data, actor=user)
-    return 201, _organization_out(organization.pk)
+    return Status(201, _organization_out(organization.pk))
 
 
 @router.get("/organizations/{organization_id}", response={200: OrganizationOut, **ERRORS}, summary="Get an organization")
@@ -95,10 +95,10 @@ def organization_import(request: HttpRequest) -> services.ImportResult:
 @router.get("/contacts", response={200: ContactPage, **ERRORS}, summary="List contacts")
 def contact_list(
     request: HttpRequest, q: str = "", organization_id: int | None = None, cursor: str | None = None, limit: int = 50
-) -> ContactPage:
+) -> dict[str, object]:
     contacts = selectors.contact_list_accessible(user=_user(request), query=q, organization_id=organization_id)
     page = paginate_by_id(contacts, cursor=cursor, limit=limit)
-    return ContactPage(items=[ContactOut.from_orm(c) for c in page.items], next_cursor=page.next_cursor)
+    return {"items": page.items, "next_cursor": page.next_cursor}
 
 
 def _contact_data(sent: dict[str, object], user: User) -> services.ContactData:
@@ -119,11 +119,11 @@ def _contact_data(sent: dict[str, object], user: User) -> services.ContactData:
 
 
 @router.post("/contacts", response={201: ContactOut, **ERRORS}, summary="Create a contact")
-def contact_create(request: HttpRequest, payload: ContactIn) -> tuple[int, Contact]:
+def contact_create(request: HttpRequest, payload: ContactIn) -> Status[Contact]:
     user = _user(request)
     _require_staff(user)
     sent = payload.model_dump(exclude_unset=True)
-    return 201, services.contact_create(data=_contact_data(sent, user), actor=user)
+    return Status(201, services.contact_create(data=_contact_data(sent, user), actor=user))
 
 
 @router.get("/contacts/{contact_id}", response={200: ContactOut, **ERRORS}, summary="Get a contact")

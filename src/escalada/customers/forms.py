@@ -7,7 +7,9 @@ from escalada.customers.models import Organization, Tier
 
 class OrganizationForm(forms.Form):
     name = forms.CharField(max_length=200)
-    domains = forms.CharField(required=False, help_text="E-mail domains, separated by spaces; senders from them join this organization.")
+    domains = forms.CharField(
+        required=False, help_text="E-mail domains, separated by spaces; senders from them join this organization."
+    )
     tier = forms.ChoiceField(choices=Tier.choices)
     time_zone = forms.CharField(max_length=64, help_text="IANA zone, e.g. Europe/Berlin.")
     external_id = forms.CharField(required=False, max_length=100, label="External id")

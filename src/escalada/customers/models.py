@@ -50,7 +50,9 @@ class Contact(models.Model):
     time_zone = models.CharField(max_length=64, default="UTC")
     is_vip = models.BooleanField(default=False)
     external_id = models.CharField(max_length=100, null=True, blank=True, unique=True)
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="contact")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="contact"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -89,5 +89,3 @@ class ImportOut(Schema):
     created: int
     updated: int
     unchanged: int
-
-

@@ -23,7 +23,9 @@ def organization_list_accessible(*, user: AbstractBaseUser | AnonymousUser, quer
         return organizations.none()
     if role == Role.CUSTOMER:
         contact = contact_of(user=user)
-        organizations = organizations.filter(pk=contact.organization_id if contact else None)
+        if contact is None or contact.organization_id is None:
+            return organizations.none()
+        organizations = organizations.filter(pk=contact.organization_id)
     if query:
         organizations = organizations.filter(Q(name__icontains=query) | Q(domains__domain__icontains=query)).distinct()
     return organizations
@@ -52,7 +54,9 @@ def contact_list_accessible(
         own = contact_of(user=user)
         if own is None:
             return contacts.none()
-        contacts = contacts.filter(pk=own.pk) if own.organization_id is None else contacts.filter(organization_id=own.organization_id)
+        contacts = (
+            contacts.filter(pk=own.pk) if own.organization_id is None else contacts.filter(organization_id=own.organization_id)
+        )
     if organization_id is not None:
         contacts = contacts.filter(organization_id=organization_id)
     if query:

@@ -96,7 +96,7 @@ def _apply_organization(org: Organization, data: OrganizationData) -> None:
         org.name = data["name"].strip()
     for name in ("tier", "time_zone", "notes"):
         if name in data:
-            setattr(org, name, data[name])  # type: ignore[literal-required]
+            setattr(org, name, data[name])
     if "external_id" in data:
         org.external_id = data["external_id"] or None
 
@@ -119,7 +119,13 @@ def organization_create(*, data: OrganizationData, actor: User | None) -> Organi
     _apply_organization(org, data)
     org.save()
     _set_domains(org, data.get("domains", []))
-    event_record(subject_type="organization", subject_id=org.pk, kind="organization.created", actor=actor, after=_organization_snapshot(org))
+    event_record(
+        subject_type="organization",
+        subject_id=org.pk,
+        kind="organization.created",
+        actor=actor,
+        after=_organization_snapshot(org),
+    )
     return org
 
 
@@ -188,7 +194,7 @@ def _apply_contact(contact: Contact, data: ContactData) -> None:
         contact.email = normalize_email(data["email"])
     for name in ("phone", "time_zone", "is_vip", "organization"):
         if name in data:
-            setattr(contact, name, data[name])  # type: ignore[literal-required]
+            setattr(contact, name, data[name])
     if "external_id" in data:
         contact.external_id = data["external_id"] or None
 
@@ -210,7 +216,9 @@ def contact_create(*, data: ContactData, actor: User | None) -> Contact:
     if contact.organization is not None and "time_zone" not in data:
         contact.time_zone = contact.organization.time_zone
     contact.save()
-    event_record(subject_type="contact", subject_id=contact.pk, kind="contact.created", actor=actor, after=_contact_snapshot(contact))
+    event_record(
+        subject_type="contact", subject_id=contact.pk, kind="contact.created", actor=actor, after=_contact_snapshot(contact)
+    )
     return contact
 
 
@@ -225,7 +233,14 @@ def contact_update(*, contact: Contact, data: ContactData, actor: User | None) -
     contact.save()
     changed_before, changed_after = _diff(before, _contact_snapshot(contact))
     if changed_after:
-        event_record(subject_type="contact", subject_id=contact.pk, kind="contact.updated", actor=actor, before=changed_before, after=changed_after)
+        event_record(
+            subject_type="contact",
+            subject_id=contact.pk,
+            kind="contact.updated",
+            actor=actor,
+            before=changed_before,
+            after=changed_after,
+        )
     return contact
 
 
@@ -287,7 +302,7 @@ def organization_import_csv(*, text: str, actor: User | None) -> ImportResult:
             data["domains"] = [d for d in re.split(r"[\s;,]+", row["domains"]) if d]
         for key in ("tier", "time_zone", "notes"):
             if row.get(key):
-                data[key] = row[key]  # type: ignore[literal-required]
+                data[key] = row[key]
         if row.get("external_id"):
             data["external_id"] = row["external_id"]
         instance = None
@@ -337,7 +352,7 @@ def contact_import_csv(*, text: str, actor: User | None) -> ImportResult:
         data: ContactData = {"email": row["email"]}
         for key in ("name", "phone", "time_zone"):
             if row.get(key):
-                data[key] = row[key]  # type: ignore[literal-required]
+                data[key] = row[key]
         if row.get("external_id"):
             data["external_id"] = row["external_id"]
         vip = row.get("vip", "").lower()

@@ -54,7 +54,9 @@ def organization_list(request: HttpRequest) -> HttpResponse:
         return redirect("organization-list")
     query = request.GET.get("q", "")
     try:
-        page = paginate_by_id(selectors.organization_list_accessible(user=user, query=query), cursor=request.GET.get("cursor"), limit=50)
+        page = paginate_by_id(
+            selectors.organization_list_accessible(user=user, query=query), cursor=request.GET.get("cursor"), limit=50
+        )
     except ValidationFailed:
         page = paginate_by_id(selectors.organization_list_accessible(user=user, query=query), cursor=None, limit=50)
     context = {"nav": "organizations", "page": page, "q": query, "is_staff": is_staff, "import_form": import_form}
@@ -86,7 +88,14 @@ def organization_detail(request: HttpRequest, organization_id: int) -> HttpRespo
             try:
                 services.organization_update(
                     organization=organization,
-                    data={**data, "domains": data["domains"].split(), "external_id": data["external_id"] or None},
+                    data={
+                        "name": data["name"],
+                        "domains": data["domains"].split(),
+                        "tier": data["tier"],
+                        "time_zone": data["time_zone"],
+                        "external_id": data["external_id"] or None,
+                        "notes": data["notes"],
+                    },
                     actor=user,
                 )
             except (ValidationFailed, PermissionDenied) as exc:
@@ -150,7 +159,15 @@ def contact_detail(request: HttpRequest, contact_id: int) -> HttpResponse:
             try:
                 services.contact_update(
                     contact=contact,
-                    data={**form.cleaned_data, "external_id": form.cleaned_data["external_id"] or None},  # type: ignore[typeddict-item]
+                    data={
+                        "name": form.cleaned_data["name"],
+                        "email": form.cleaned_data["email"],
+                        "phone": form.cleaned_data["phone"],
+                        "organization": form.cleaned_data["organization"],
+                        "time_zone": form.cleaned_data["time_zone"],
+                        "is_vip": form.cleaned_data["is_vip"],
+                        "external_id": form.cleaned_data["external_id"] or None,
+                    },
                     actor=user,
                 )
             except ValidationFailed as exc:

@@ -1,11 +1,9 @@
 from __future__ import annotations
 
-from datetime import datetime
-
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.http import HttpRequest
-from ninja import Query, Router
+from ninja import Query, Router, Status
 
 from escalada.accounts.models import Role
 from escalada.accounts.selectors import is_staff_role, user_role
@@ -25,6 +23,7 @@ from escalada.tickets.schemas import (
     TicketCreateIn,
     TicketOut,
     TicketPage,
+    TicketQuery,
     TicketUpdateIn,
 )
 
@@ -39,49 +38,31 @@ def _user(request: HttpRequest) -> User:
 
 
 @router.get("/tickets", response={200: TicketPage, **ERRORS}, summary="List tickets")
-def ticket_list(
-    request: HttpRequest,
-    status: list[str] | None = Query(None),
-    priority: list[str] | None = Query(None),
-    severity: list[str] | None = Query(None),
-    channel: list[str] | None = Query(None),
-    team_id: int | None = None,
-    assignee_id: int | None = None,
-    unassigned: bool | None = None,
-    organization_id: int | None = None,
-    requester_id: int | None = None,
-    category: str | None = None,
-    tag: str | None = None,
-    q: str | None = None,
-    created_after: datetime | None = None,
-    created_before: datetime | None = None,
-    cursor: str | None = None,
-    limit: int = 50,
-) -> TicketPage:
+def ticket_list(request: HttpRequest, params: Query[TicketQuery]) -> dict[str, object]:
     """Newest first; follow `next_cursor` for the next page. Repeat a filter for OR (`?status=new&status=open`)."""
     filters = selectors.TicketFilters(
-        status=status,
-        priority=priority,
-        severity=severity,
-        channel=channel,
-        team_id=team_id,
-        assignee_id=assignee_id,
-        is_unassigned=unassigned,
-        organization_id=organization_id,
-        requester_id=requester_id,
-        category=category,
-        tag=tag,
-        query=q,
-        created_after=created_after,
-        created_before=created_before,
+        status=params.status,
+        priority=params.priority,
+        severity=params.severity,
+        channel=params.channel,
+        team_id=params.team_id,
+        assignee_id=params.assignee_id,
+        is_unassigned=params.unassigned,
+        organization_id=params.organization_id,
+        requester_id=params.requester_id,
+        category=params.category,
+        tag=params.tag,
+        query=params.q,
+        created_after=params.created_after,
+        created_before=params.created_before,
     )
     tickets = selectors.ticket_filter(selectors.ticket_list_accessible(user=_user(request)), filters).prefetch_related("tags")
-    page = paginate_by_id(tickets, cursor=cursor, limit=limit)
-    return TicketPage(items=[TicketOut.from_orm(t) for t in page.items], next_cursor=page.next_cursor)
+    page = paginate_by_id(tickets, cursor=params.cursor, limit=params.limit)
+    return {"items": page.items, "next_cursor": page.next_cursor}
 
 
 @router.post("/tickets", response={201: TicketOut, **ERRORS}, summary="Create a ticket")
-def ticket_create(request: HttpRequest, payload: TicketCreateIn) -> tuple[int, Ticket]:
+def ticket_create(request: HttpRequest, payload: TicketCreateIn) -> Status[Ticket]:
     user = _user(request)
     role = user_role(user=user)
     with transaction.atomic():
@@ -92,7 +73,9 @@ def ticket_create(request: HttpRequest, payload: TicketCreateIn) -> tuple[int, T
             if payload.requester_email and normalize_email(payload.requester_email) != requester.email:
                 raise ValidationFailed.one("requester_email", "Customers open tickets as themselves; leave this out.")
             if payload.team_id or payload.assignee_id:
-                raise ValidationFailed.one("team_id" if payload.team_id else "assignee_id", "Customers cannot choose who handles a ticket.")
+                raise ValidationFailed.one(
+                    "team_id" if payload.team_id else "assignee_id", "Customers cannot choose who handles a ticket."
+                )
         else:
             if not payload.requester_email:
                 raise ValidationFailed.one("requester_email", "Say who the ticket is for.")
@@ -112,7 +95,7 @@ def ticket_create(request: HttpRequest, payload: TicketCreateIn) -> tuple[int, T
             tags=payload.tags,
             actor=user,
         )
-    return 201, selectors.ticket_list_accessible(user=user).prefetch_related("tags").get(pk=ticket.pk)
+    return Status(201, selectors.ticket_list_accessible(user=user).prefetch_related("tags").get(pk=ticket.pk))
 
 
 @router.get("/tickets/{ticket_id}", response={200: TicketOut, **ERRORS}, summary="Get a ticket")
@@ -139,8 +122,8 @@ def ticket_update(request: HttpRequest, ticket_id: int, payload: TicketUpdateIn)
         if changes:
             ticket = services.ticket_update(ticket=ticket, changes=changes, actor=user)
         if "team_id" in sent or "assignee_id" in sent:
-            team_id = sent["team_id"] if "team_id" in sent else ticket.team_id
-            assignee_id = sent["assignee_id"] if "assignee_id" in sent else ticket.assignee_id
+            team_id = sent.get("team_id", ticket.team_id)
+            assignee_id = sent.get("assignee_id", ticket.assignee_id)
             team, assignee = selectors.assignment_targets(team_id=team_id, assignee_id=assignee_id)
             ticket = services.ticket_assign(ticket=ticket, team=team, assignee=assignee, actor=user)
         if "status" in sent:
@@ -149,7 +132,7 @@ def ticket_update(request: HttpRequest, ticket_id: int, payload: TicketUpdateIn)
 
 
 @router.post("/tickets/{ticket_id}/replies", response={201: MessageOut, **ERRORS}, summary="Reply or add an internal note")
-def ticket_reply(request: HttpRequest, ticket_id: int, payload: ReplyIn) -> tuple[int, Message]:
+def ticket_reply(request: HttpRequest, ticket_id: int, payload: ReplyIn) -> Status[Message]:
     user = _user(request)
     action = selectors.TicketAction.CHANGE if payload.visibility == "internal" else selectors.TicketAction.REPLY
     with transaction.atomic():
@@ -163,7 +146,7 @@ def ticket_reply(request: HttpRequest, ticket_id: int, payload: ReplyIn) -> tupl
             status=payload.status,
             channel="api" if request.META.get("HTTP_AUTHORIZATION", "").startswith("Bearer ") else "web",
         )
-    return 201, message
+    return Status(201, message)
 
 
 @router.get("/tickets/{ticket_id}/messages", response={200: list[MessageOut], **ERRORS}, summary="The thread")
@@ -186,4 +169,3 @@ def ticket_events(request: HttpRequest, ticket_id: int) -> list[object]:
 @router.get("/categories", response={200: list[CategoryOut], **ERRORS}, summary="Ticket categories")
 def category_list(request: HttpRequest) -> list[object]:
     return list(selectors.category_list())
-

@@ -18,7 +18,9 @@ def apply_service_errors(form: forms.Form, exc: ValidationFailed, aliases: dict[
 
 
 class TicketFilterForm(forms.Form):
-    q = forms.CharField(required=False, label="Search", widget=forms.TextInput(attrs={"placeholder": "Subject, #number, requester"}))
+    q = forms.CharField(
+        required=False, label="Search", widget=forms.TextInput(attrs={"placeholder": "Subject, #number, requester"})
+    )
     status = forms.MultipleChoiceField(required=False, choices=Status.choices, widget=forms.SelectMultiple(attrs={"size": 1}))
     priority = forms.ChoiceField(required=False, choices=[("", "Any priority"), *Priority.choices])
     team = forms.ModelChoiceField(required=False, queryset=Team.objects.order_by("name"), empty_label="Any team")
@@ -61,9 +63,9 @@ class AssignForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["assignee"].choices = [("", "Nobody")] + [
-            (str(a.user_id), a.user.get_full_name() or a.user.username) for a in agent_list()
-        ]
+        assignee = self.fields["assignee"]
+        assert isinstance(assignee, forms.ChoiceField)
+        assignee.choices = [("", "Nobody")] + [(str(a.user_id), a.user.get_full_name() or a.user.username) for a in agent_list()]
 
 
 class PropertiesForm(forms.Form):

@@ -69,6 +69,25 @@ class TicketOut(Schema):
         return sorted(tag.name for tag in obj.tags.all())
 
 
+class TicketQuery(Schema):
+    status: list[Status] | None = None
+    priority: list[Priority] | None = None
+    severity: list[Severity] | None = None
+    channel: list[Channel] | None = None
+    team_id: int | None = None
+    assignee_id: int | None = None
+    unassigned: bool | None = None
+    organization_id: int | None = None
+    requester_id: int | None = None
+    category: str | None = None
+    tag: str | None = None
+    q: str | None = Field(None, max_length=200)
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    cursor: str | None = Field(None, max_length=200)
+    limit: int = Field(50, ge=1, le=200)
+
+
 class TicketPage(Schema):
     items: list[TicketOut]
     next_cursor: str | None

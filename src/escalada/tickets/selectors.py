@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -74,10 +75,10 @@ def ticket_get_accessible(
 
 @dataclass(frozen=True)
 class TicketFilters:
-    status: list[str] | None = None
-    priority: list[str] | None = None
-    severity: list[str] | None = None
-    channel: list[str] | None = None
+    status: Sequence[str] | None = None
+    priority: Sequence[str] | None = None
+    severity: Sequence[str] | None = None
+    channel: Sequence[str] | None = None
     team_id: int | None = None
     assignee_id: int | None = None
     is_unassigned: bool | None = None

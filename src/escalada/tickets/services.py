@@ -224,7 +224,7 @@ def ticket_update(*, ticket: Ticket, changes: TicketChanges, actor: User | None,
     before = {name: _field_value(ticket, name) for name in changes}
     for name in ("subject", "category", "priority", "severity"):
         if name in changes:
-            setattr(ticket, name, changes[name])  # type: ignore[literal-required]
+            setattr(ticket, name, changes[name])
     after_values = {name: _field_value(ticket, name) for name in changes if name != "tags"}
     if "tags" in changes:
         after_values["tags"] = sorted(changes["tags"])
@@ -308,7 +308,15 @@ def ticket_assign(
     ticket.assignee = assignee
     ticket.updated_at = _now(now)
     ticket.save(update_fields=["team", "assignee", "updated_at"])
-    event_record(subject_type="ticket", subject_id=ticket.pk, kind="ticket.assigned", actor=actor, occurred_at=ticket.updated_at, before=before, after=after)
+    event_record(
+        subject_type="ticket",
+        subject_id=ticket.pk,
+        kind="ticket.assigned",
+        actor=actor,
+        occurred_at=ticket.updated_at,
+        before=before,
+        after=after,
+    )
     return ticket
 
 
@@ -404,6 +412,11 @@ def ticket_reply(
         actor=actor,
         occurred_at=at,
         before={k: before[k] for k in changed_keys},
-        after={"message_id": message.pk, "visibility": visibility, "author": "customer" if is_customer else "agent", **{k: after[k] for k in changed_keys}},
+        after={
+            "message_id": message.pk,
+            "visibility": visibility,
+            "author": "customer" if is_customer else "agent",
+            **{k: after[k] for k in changed_keys},
+        },
     )
     return message

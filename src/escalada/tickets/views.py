@@ -94,7 +94,9 @@ def ticket_new(request: HttpRequest) -> HttpResponse:
                     if requester is None:
                         raise ValidationFailed.one("subject", "Your account is not linked to a contact; ask support to link it.")
                 else:
-                    requester = contact_find_or_create(email=data["requester_email"], name=data.get("requester_name") or "", actor=user)
+                    requester = contact_find_or_create(
+                        email=data["requester_email"], name=data.get("requester_name") or "", actor=user
+                    )
                 ticket = services.ticket_create(
                     subject=data["subject"],
                     description=data["description"],
@@ -164,7 +166,11 @@ def ticket_reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
     ok = False
     if form.is_valid():
         visibility = form.cleaned_data.get("visibility") or "public"
-        action = selectors.TicketAction.CHANGE if (visibility == "internal" or form.cleaned_data.get("status")) else selectors.TicketAction.REPLY
+        action = (
+            selectors.TicketAction.CHANGE
+            if (visibility == "internal" or form.cleaned_data.get("status"))
+            else selectors.TicketAction.REPLY
+        )
         try:
             ticket = selectors.ticket_get_accessible(user=user, ticket_id=ticket.pk, action=action)
             services.ticket_reply(
@@ -182,7 +188,7 @@ def ticket_reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
             form.add_error(None, exc.message)
     ticket = _load(request, ticket.pk)
     context = _detail_context(request, ticket, reply_form=None if ok else form)
-    if request.htmx:
+    if request.headers.get("HX-Request") == "true":
         # htmx swaps only 2xx answers: field errors come back in a 200 partial.
         return render(request, "tickets/_conversation.html", context)
     if ok:

@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,25 +14,37 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Event',
+            name="Event",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('stream', models.CharField(max_length=64)),
-                ('seq', models.PositiveIntegerField()),
-                ('subject_type', models.CharField(max_length=32)),
-                ('subject_id', models.BigIntegerField()),
-                ('kind', models.CharField(max_length=64)),
-                ('actor_label', models.CharField(blank=True, max_length=200)),
-                ('before', models.JSONField(blank=True, default=dict)),
-                ('after', models.JSONField(blank=True, default=dict)),
-                ('occurred_at', models.DateTimeField()),
-                ('prev_hash', models.CharField(blank=True, max_length=64)),
-                ('hash', models.CharField(max_length=64)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("stream", models.CharField(max_length=64)),
+                ("seq", models.PositiveIntegerField()),
+                ("subject_type", models.CharField(max_length=32)),
+                ("subject_id", models.BigIntegerField()),
+                ("kind", models.CharField(max_length=64)),
+                ("actor_label", models.CharField(blank=True, max_length=200)),
+                ("before", models.JSONField(blank=True, default=dict)),
+                ("after", models.JSONField(blank=True, default=dict)),
+                ("occurred_at", models.DateTimeField()),
+                ("prev_hash", models.CharField(blank=True, max_length=64)),
+                ("hash", models.CharField(max_length=64)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['subject_type', 'subject_id', 'seq'], name='audit_event_subject_idx'), models.Index(fields=['kind', 'occurred_at'], name='audit_event_kind_idx')],
-                'constraints': [models.UniqueConstraint(fields=('stream', 'seq'), name='audit_event_stream_seq_unique')],
+                "indexes": [
+                    models.Index(fields=["subject_type", "subject_id", "seq"], name="audit_event_subject_idx"),
+                    models.Index(fields=["kind", "occurred_at"], name="audit_event_kind_idx"),
+                ],
+                "constraints": [models.UniqueConstraint(fields=("stream", "seq"), name="audit_event_stream_seq_unique")],
             },
         ),
     ]

@@ -6,106 +6,238 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
-        ('customers', '0001_initial'),
+        ("accounts", "0001_initial"),
+        ("customers", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Category',
+            name="Category",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, unique=True)),
-                ('slug', models.SlugField(max_length=60, unique=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=100, unique=True)),
+                ("slug", models.SlugField(max_length=60, unique=True)),
             ],
             options={
-                'verbose_name_plural': 'categories',
-                'ordering': ['name'],
+                "verbose_name_plural": "categories",
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Tag',
+            name="Tag",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=50, unique=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=50, unique=True)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Ticket',
+            name="Ticket",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveBigIntegerField(blank=True, null=True, unique=True)),
-                ('subject', models.CharField(max_length=250)),
-                ('description', models.TextField()),
-                ('channel', models.CharField(choices=[('email', 'E-mail'), ('web', 'Web form'), ('chat', 'Chat'), ('phone', 'Phone'), ('social', 'Social'), ('api', 'API')], max_length=10)),
-                ('priority', models.CharField(choices=[('urgent', 'Urgent'), ('high', 'High'), ('normal', 'Normal'), ('low', 'Low')], default='normal', max_length=10)),
-                ('severity', models.CharField(choices=[('sev1', 'Sev 1'), ('sev2', 'Sev 2'), ('sev3', 'Sev 3'), ('sev4', 'Sev 4')], default='sev3', max_length=10)),
-                ('status', models.CharField(choices=[('new', 'New'), ('open', 'Open'), ('pending', 'Pending'), ('on_hold', 'On hold'), ('solved', 'Solved'), ('closed', 'Closed')], default='new', max_length=10)),
-                ('tier', models.PositiveSmallIntegerField(default=1)),
-                ('created_at', models.DateTimeField()),
-                ('updated_at', models.DateTimeField()),
-                ('last_customer_message_at', models.DateTimeField(blank=True, null=True)),
-                ('last_agent_reply_at', models.DateTimeField(blank=True, null=True)),
-                ('solved_at', models.DateTimeField(blank=True, null=True)),
-                ('closed_at', models.DateTimeField(blank=True, null=True)),
-                ('reopen_count', models.PositiveIntegerField(default=0)),
-                ('assignee', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='assigned_tickets', to=settings.AUTH_USER_MODEL)),
-                ('category', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='tickets', to='tickets.category')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('organization', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='tickets', to='customers.organization')),
-                ('requester', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='tickets', to='customers.contact')),
-                ('tags', models.ManyToManyField(blank=True, related_name='tickets', to='tickets.tag')),
-                ('team', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='tickets', to='accounts.team')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("number", models.PositiveBigIntegerField(blank=True, null=True, unique=True)),
+                ("subject", models.CharField(max_length=250)),
+                ("description", models.TextField()),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[
+                            ("email", "E-mail"),
+                            ("web", "Web form"),
+                            ("chat", "Chat"),
+                            ("phone", "Phone"),
+                            ("social", "Social"),
+                            ("api", "API"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "priority",
+                    models.CharField(
+                        choices=[("urgent", "Urgent"), ("high", "High"), ("normal", "Normal"), ("low", "Low")],
+                        default="normal",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "severity",
+                    models.CharField(
+                        choices=[("sev1", "Sev 1"), ("sev2", "Sev 2"), ("sev3", "Sev 3"), ("sev4", "Sev 4")],
+                        default="sev3",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("new", "New"),
+                            ("open", "Open"),
+                            ("pending", "Pending"),
+                            ("on_hold", "On hold"),
+                            ("solved", "Solved"),
+                            ("closed", "Closed"),
+                        ],
+                        default="new",
+                        max_length=10,
+                    ),
+                ),
+                ("tier", models.PositiveSmallIntegerField(default=1)),
+                ("created_at", models.DateTimeField()),
+                ("updated_at", models.DateTimeField()),
+                ("last_customer_message_at", models.DateTimeField(blank=True, null=True)),
+                ("last_agent_reply_at", models.DateTimeField(blank=True, null=True)),
+                ("solved_at", models.DateTimeField(blank=True, null=True)),
+                ("closed_at", models.DateTimeField(blank=True, null=True)),
+                ("reopen_count", models.PositiveIntegerField(default=0)),
+                (
+                    "assignee",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="assigned_tickets",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "category",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="tickets",
+                        to="tickets.category",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="tickets",
+                        to="customers.organization",
+                    ),
+                ),
+                (
+                    "requester",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="tickets", to="customers.contact"
+                    ),
+                ),
+                ("tags", models.ManyToManyField(blank=True, related_name="tickets", to="tickets.tag")),
+                (
+                    "team",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="tickets",
+                        to="accounts.team",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Message',
+            name="Message",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('visibility', models.CharField(choices=[('public', 'Public reply'), ('internal', 'Internal note')], default='public', max_length=10)),
-                ('body_html', models.TextField()),
-                ('body_text', models.TextField()),
-                ('channel', models.CharField(choices=[('email', 'E-mail'), ('web', 'Web form'), ('chat', 'Chat'), ('phone', 'Phone'), ('social', 'Social'), ('api', 'API')], max_length=10)),
-                ('external_message_id', models.CharField(blank=True, db_index=True, max_length=998, null=True)),
-                ('created_at', models.DateTimeField()),
-                ('author_contact', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='messages', to='customers.contact')),
-                ('author_user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('ticket', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='messages', to='tickets.ticket')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "visibility",
+                    models.CharField(
+                        choices=[("public", "Public reply"), ("internal", "Internal note")], default="public", max_length=10
+                    ),
+                ),
+                ("body_html", models.TextField()),
+                ("body_text", models.TextField()),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[
+                            ("email", "E-mail"),
+                            ("web", "Web form"),
+                            ("chat", "Chat"),
+                            ("phone", "Phone"),
+                            ("social", "Social"),
+                            ("api", "API"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("external_message_id", models.CharField(blank=True, db_index=True, max_length=998, null=True)),
+                ("created_at", models.DateTimeField()),
+                (
+                    "author_contact",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="messages",
+                        to="customers.contact",
+                    ),
+                ),
+                (
+                    "author_user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "ticket",
+                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name="messages", to="tickets.ticket"),
+                ),
             ],
             options={
-                'ordering': ['created_at', 'pk'],
+                "ordering": ["created_at", "pk"],
             },
         ),
         migrations.AddIndex(
-            model_name='ticket',
-            index=models.Index(fields=['status', 'priority'], name='ticket_status_priority_idx'),
+            model_name="ticket",
+            index=models.Index(fields=["status", "priority"], name="ticket_status_priority_idx"),
         ),
         migrations.AddIndex(
-            model_name='ticket',
-            index=models.Index(fields=['team', 'status'], name='ticket_team_status_idx'),
+            model_name="ticket",
+            index=models.Index(fields=["team", "status"], name="ticket_team_status_idx"),
         ),
         migrations.AddIndex(
-            model_name='ticket',
-            index=models.Index(fields=['assignee', 'status'], name='ticket_assignee_status_idx'),
+            model_name="ticket",
+            index=models.Index(fields=["assignee", "status"], name="ticket_assignee_status_idx"),
         ),
         migrations.AddIndex(
-            model_name='ticket',
-            index=models.Index(fields=['organization', 'status'], name='ticket_org_status_idx'),
+            model_name="ticket",
+            index=models.Index(fields=["organization", "status"], name="ticket_org_status_idx"),
         ),
         migrations.AddIndex(
-            model_name='ticket',
-            index=models.Index(fields=['created_at'], name='ticket_created_idx'),
+            model_name="ticket",
+            index=models.Index(fields=["created_at"], name="ticket_created_idx"),
         ),
         migrations.AddConstraint(
-            model_name='message',
-            constraint=models.CheckConstraint(condition=models.Q(('author_user__isnull', False), ('author_contact__isnull', False), _connector='OR'), name='message_has_author'),
+            model_name="message",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("author_user__isnull", False), ("author_contact__isnull", False), _connector="OR"),
+                name="message_has_author",
+            ),
         ),
     ]

@@ -1,0 +1,97 @@
+"""Named scenario fixtures: the Northwind world of DESIGN.md, small enough to reason about."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+
+from escalada.accounts.models import AgentProfile, Team
+from escalada.accounts.services import api_token_create
+from escalada.customers.models import Contact, Organization
+from escalada.tickets.models import Ticket
+from escalada.tickets.services import ticket_create
+from tests.app.factories import AgentFactory, ContactFactory, DomainFactory, OrganizationFactory, TeamFactory, UserFactory
+
+
+@dataclass
+class World:
+    support: Team
+    finance: Team
+    sam: AgentProfile  # L1 agent in Support
+    fin: AgentProfile  # agent in Finance only
+    morgan: AgentProfile  # escalation manager, no team
+    admin: User
+    northwind: Organization
+    contoso: Organization
+    ana: Contact  # customer at Northwind, with a portal login
+    ana_user: User
+    bob: Contact  # customer at Contoso, with a portal login
+    bob_user: User
+    ticket_a: Ticket  # Northwind, Support
+    ticket_b: Ticket  # Contoso, Finance
+
+
+@pytest.fixture
+def world(db: None) -> World:
+    support = TeamFactory(name="Support", slug="support")
+    finance = TeamFactory(name="Finance", slug="finance", tier_count=2)
+    sam = AgentFactory(user=UserFactory(username="sam", first_name="Sam", last_name="Carter"), teams=[support])
+    fin = AgentFactory(user=UserFactory(username="fin"), teams=[finance])
+    morgan = AgentFactory(user=UserFactory(username="morgan"), is_escalation_manager=True, tier=3)
+    admin = UserFactory(username="admin", is_superuser=True, is_staff=True)
+    northwind = OrganizationFactory(name="Northwind")
+    DomainFactory(organization=northwind, domain="northwind.example")
+    contoso = OrganizationFactory(name="Contoso")
+    DomainFactory(organization=contoso, domain="contoso.example")
+    ana_user = UserFactory(username="ana")
+    ana = ContactFactory(name="Ana Lima", email="ana@northwind.example", organization=northwind, user=ana_user)
+    bob_user = UserFactory(username="bob")
+    bob = ContactFactory(name="Bob Stone", email="bob@contoso.example", organization=contoso, user=bob_user)
+    ticket_a = ticket_create(
+        subject="Balance wrong", description="My balance is wrong.", requester=ana, channel="email", team=support, actor=None
+    )
+    ticket_b = ticket_create(
+        subject="Refund missing", description="Where is my refund?", requester=bob, channel="web", team=finance, actor=None
+    )
+    return World(support, finance, sam, fin, morgan, admin, northwind, contoso, ana, ana_user, bob, bob_user, ticket_a, ticket_b)
+
+
+def token_client(user: User) -> Client:
+    token = api_token_create(user=user, name="tests", actor=user).plaintext
+    return Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+
+
+@pytest.fixture
+def api_as(world: World) -> dict[str, Client]:
+    """An API client per person of the world, each with its own bearer token."""
+    people = {
+        "sam": world.sam.user,
+        "fin": world.fin.user,
+        "morgan": world.morgan.user,
+        "admin": world.admin,
+        "ana": world.ana_user,
+        "bob": world.bob_user,
+    }
+    return {name: token_client(user) for name, user in people.items()}
+
+
+@pytest.fixture
+def web_as(world: World) -> dict[str, Client]:
+    """A logged-in browser-like client (session + CSRF enforced) per person."""
+    people = {"sam": world.sam.user, "fin": world.fin.user, "admin": world.admin, "ana": world.ana_user, "bob": world.bob_user}
+    clients = {}
+    for name, user in people.items():
+        client = Client()
+        client.force_login(user)
+        clients[name] = client
+    return clients
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings: Any) -> None:
+    # PBKDF2 at production strength costs ~0.3 s a user; the tests make many users.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
