@@ -310,11 +310,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from escalada.config.env import ConfigError
+
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         result: int = args.func(args)
-    except UsageError as exc:
+    except (UsageError, ConfigError) as exc:
         print(f"escalada: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -82,7 +82,7 @@ def token_create(request: HttpRequest, payload: TokenIn) -> Status[dict[str, Any
     )
 
 
-@router.delete("/me/tokens/{token_id}", response={200: TokenOut, **ERRORS}, summary="Revoke an API token")
+@router.delete("/me/tokens/{int:token_id}", response={200: TokenOut, **ERRORS}, summary="Revoke an API token")
 def token_revoke(request: HttpRequest, token_id: int) -> ApiToken:
     user = _user(request)
     return services.api_token_revoke(user=user, token_id=token_id, actor=user)
@@ -102,7 +102,7 @@ def team_create(request: HttpRequest, payload: TeamIn) -> Status[Team]:
     return Status(201, team)
 
 
-@router.get("/teams/{team_id}", response={200: TeamOut, **ERRORS}, summary="Get a team")
+@router.get("/teams/{int:team_id}", response={200: TeamOut, **ERRORS}, summary="Get a team")
 def team_get(request: HttpRequest, team_id: int) -> Team:
     _require(_user(request), STAFF, "Only agents and admins see teams.")
     return selectors.team_get(team_id=team_id)
@@ -137,7 +137,7 @@ def agent_create(request: HttpRequest, payload: AgentIn) -> Status[AgentProfile]
     return Status(201, selectors.agent_get(user_id=profile.user_id))
 
 
-@router.get("/agents/{agent_id}", response={200: AgentOut, **ERRORS}, summary="Get an agent")
+@router.get("/agents/{int:agent_id}", response={200: AgentOut, **ERRORS}, summary="Get an agent")
 def agent_get(request: HttpRequest, agent_id: int) -> AgentProfile:
     _require(_user(request), STAFF, "Only agents and admins see agents.")
     return selectors.agent_get(user_id=agent_id)

@@ -66,6 +66,7 @@ def team_create(*, name: str, tier_count: int = 3, description: str = "", actor:
         subject_type="team",
         subject_id=team.pk,
         kind="team.created",
+        is_new_subject=True,
         actor=actor,
         after={"name": team.name, "tier_count": tier_count},
     )
@@ -181,6 +182,8 @@ def idempotency_key_store(
     """Keep the answer for this key; False when a concurrent request stored one first."""
     try:
         with transaction.atomic():
+            # An expired answer the worker has not purged yet must not block the key's reuse.
+            IdempotencyKey.objects.filter(user=user, key=key, expires_at__lte=now).delete()
             IdempotencyKey.objects.create(
                 user=user,
                 key=key,

@@ -55,16 +55,19 @@ def event_record(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
     occurred_at: datetime | None = None,
+    is_new_subject: bool = False,
 ) -> Event:
     """Append one event to the subject's chain.
 
     Callers hold the subject's row lock (or SQLite's write lock) in the same transaction, so
     two writers never read the same tail; the (stream, seq) constraint backs that up.
+    `is_new_subject` says the subject was created in this transaction, so its stream is empty
+    and the tail need not be read.
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("event_record must run inside the transaction of the change it records")
     stream = f"{subject_type}:{subject_id}"
-    tail = Event.objects.filter(stream=stream).order_by("-seq").values_list("seq", "hash").first()
+    tail = None if is_new_subject else Event.objects.filter(stream=stream).order_by("-seq").values_list("seq", "hash").first()
     seq, prev_hash = (tail[0] + 1, tail[1]) if tail else (1, GENESIS)
     # Normalised to UTC: the database hands it back in UTC and the hash must match then.
     at = (occurred_at or timezone.now()).astimezone(UTC)

@@ -47,7 +47,7 @@ def _field_name(loc: list[Any] | tuple[Any, ...]) -> str:
     parts = [str(p) for p in loc]
     if parts and parts[0] in _LOCATIONS:
         location, rest = parts[0], parts[1:]
-        if location == "body" and rest and rest[0] in {"payload", "data"}:
+        if rest and rest[0] in {"payload", "params"}:  # the operation's schema argument
             rest = rest[1:]
         return ".".join(rest) or location
     return ".".join(parts)

@@ -66,12 +66,12 @@ def organization_create(request: HttpRequest, payload: OrganizationIn) -> Status
     return Status(201, _organization_out(organization.pk))
 
 
-@router.get("/organizations/{organization_id}", response={200: OrganizationOut, **ERRORS}, summary="Get an organization")
+@router.get("/organizations/{int:organization_id}", response={200: OrganizationOut, **ERRORS}, summary="Get an organization")
 def organization_get(request: HttpRequest, organization_id: int) -> Organization:
     return selectors.organization_get_accessible(user=_user(request), organization_id=organization_id)
 
 
-@router.patch("/organizations/{organization_id}", response={200: OrganizationOut, **ERRORS}, summary="Update an organization")
+@router.patch("/organizations/{int:organization_id}", response={200: OrganizationOut, **ERRORS}, summary="Update an organization")
 def organization_update(request: HttpRequest, organization_id: int, payload: OrganizationPatch) -> Organization:
     user = _user(request)
     organization = selectors.organization_get_accessible(user=user, organization_id=organization_id, for_change=True)
@@ -126,12 +126,12 @@ def contact_create(request: HttpRequest, payload: ContactIn) -> Status[Contact]:
     return Status(201, services.contact_create(data=_contact_data(sent, user), actor=user))
 
 
-@router.get("/contacts/{contact_id}", response={200: ContactOut, **ERRORS}, summary="Get a contact")
+@router.get("/contacts/{int:contact_id}", response={200: ContactOut, **ERRORS}, summary="Get a contact")
 def contact_get(request: HttpRequest, contact_id: int) -> Contact:
     return selectors.contact_get_accessible(user=_user(request), contact_id=contact_id)
 
 
-@router.patch("/contacts/{contact_id}", response={200: ContactOut, **ERRORS}, summary="Update a contact")
+@router.patch("/contacts/{int:contact_id}", response={200: ContactOut, **ERRORS}, summary="Update a contact")
 def contact_update(request: HttpRequest, contact_id: int, payload: ContactPatch) -> Contact:
     user = _user(request)
     contact = selectors.contact_get_accessible(user=user, contact_id=contact_id, for_change=True)

@@ -123,6 +123,7 @@ def organization_create(*, data: OrganizationData, actor: User | None) -> Organi
         subject_type="organization",
         subject_id=org.pk,
         kind="organization.created",
+        is_new_subject=True,
         actor=actor,
         after=_organization_snapshot(org),
     )
@@ -217,7 +218,12 @@ def contact_create(*, data: ContactData, actor: User | None) -> Contact:
         contact.time_zone = contact.organization.time_zone
     contact.save()
     event_record(
-        subject_type="contact", subject_id=contact.pk, kind="contact.created", actor=actor, after=_contact_snapshot(contact)
+        subject_type="contact",
+        subject_id=contact.pk,
+        kind="contact.created",
+        is_new_subject=True,
+        actor=actor,
+        after=_contact_snapshot(contact),
     )
     return contact
 

@@ -41,6 +41,16 @@ def ticket_list_accessible(*, user: AbstractBaseUser | AnonymousUser) -> QuerySe
     return tickets.filter(organization_id=contact.organization_id)
 
 
+def ticket_for_output(*, ticket_id: int) -> Ticket:
+    """A ticket with what its API representation reads; only for a ticket the caller just
+    loaded through `ticket_get_accessible` or created."""
+    return (
+        Ticket.objects.select_related("requester", "organization", "category", "team", "assignee")
+        .prefetch_related("tags")
+        .get(pk=ticket_id)
+    )
+
+
 def ticket_may_change(*, user: AbstractBaseUser | AnonymousUser, ticket: Ticket) -> bool:
     """Admins and escalation managers change any ticket; agents and leads the tickets of their
     teams, tickets with no team yet, and tickets assigned to them; customers none."""
@@ -68,7 +78,10 @@ def ticket_get_accessible(
     if action == TicketAction.REPLY and user_role(user=user) == Role.CUSTOMER:
         return ticket
     if not ticket_may_change(user=user, ticket=ticket):
-        team = ticket.team.name if ticket.team else "no team"
+        if user_role(user=user) == Role.CUSTOMER:
+            raise PermissionDenied("Customers reply to their tickets; the support team changes them.")
+        # Agents and leads may change tickets without a team, so this ticket has one.
+        team = ticket.team.name if ticket.team else ""
         raise PermissionDenied(f"Only agents of {team}, its assignee, escalation managers and admins change this ticket.")
     return ticket
 

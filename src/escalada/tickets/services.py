@@ -134,7 +134,7 @@ def ticket_create(
         description=body_text,
         channel=channel,
         requester=requester,
-        organization_id=requester.organization_id,
+        organization=requester.organization,
         category=category,
         priority=priority,
         severity=severity,
@@ -164,6 +164,7 @@ def ticket_create(
         subject_type="ticket",
         subject_id=ticket.pk,
         kind="ticket.created",
+        is_new_subject=True,
         actor=actor,
         occurred_at=at,
         after={
