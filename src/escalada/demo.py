@@ -170,11 +170,11 @@ def demo_load(*, password: str, tickets_count: int = 300, seed: int = 20261123, 
     by_team = {slug: [a for a in agents if teams[slug] in a.teams.all()] for slug in teams}
     for index in range(tickets_count):
         created = now - timedelta(minutes=rng.randint(5, 60 * 24 * 60))
-        category_slug = rng.choice(list(SUBJECTS))
+        # Ticket 0 is Ana's, from DESIGN.md's scenario: billing, at Support's first tier.
+        category_slug = "billing" if index == 0 else rng.choice(list(SUBJECTS))
         requester = ana if index == 0 else rng.choice(contacts)
-        team_slug = (
-            {"billing": "finance", "technical": "engineering"}.get(category_slug, "support") if rng.random() < 0.3 else "support"
-        )
+        routed = {"billing": "finance", "technical": "engineering"}.get(category_slug, "support")
+        team_slug = routed if index > 0 and rng.random() < 0.3 else "support"
         team = teams[team_slug]
         assignee = rng.choice(by_team[team_slug]).user if rng.random() < 0.7 else None
         ticket = tickets.ticket_create(

@@ -22,8 +22,8 @@ class UserFactory(factory.django.DjangoModelFactory[User]):
         skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"user{n}")
-    email = factory.LazyAttribute(lambda u: f"{u.username}@escalada.test")
-    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+    email: Any = factory.LazyAttribute(lambda u: f"{u.username}@escalada.test")
+    password: Any = factory.PostGenerationMethodCall("set_password", PASSWORD)
 
     @factory.post_generation
     def saved(obj: User, create: bool, extracted: Any, **kwargs: Any) -> None:  # noqa: N805
@@ -37,7 +37,7 @@ class TeamFactory(factory.django.DjangoModelFactory[Team]):
         django_get_or_create = ("slug",)
 
     name = factory.Sequence(lambda n: f"Team {n}")
-    slug = factory.LazyAttribute(lambda t: t.name.lower().replace(" ", "-"))
+    slug: Any = factory.LazyAttribute(lambda t: t.name.lower().replace(" ", "-"))
     tier_count = 3
 
 
@@ -46,7 +46,7 @@ class AgentFactory(factory.django.DjangoModelFactory[AgentProfile]):
         model = AgentProfile
         skip_postgeneration_save = True
 
-    user = factory.SubFactory(UserFactory)
+    user: Any = factory.SubFactory(UserFactory)
     tier = 1
     time_zone = "Europe/Berlin"
 
@@ -69,7 +69,7 @@ class DomainFactory(factory.django.DjangoModelFactory[OrganizationDomain]):
     class Meta:
         model = OrganizationDomain
 
-    organization = factory.SubFactory(OrganizationFactory)
+    organization: Any = factory.SubFactory(OrganizationFactory)
     domain = factory.Sequence(lambda n: f"org{n}.test")
 
 
@@ -78,8 +78,8 @@ class ContactFactory(factory.django.DjangoModelFactory[Contact]):
         model = Contact
 
     name = factory.Sequence(lambda n: f"Contact {n}")
-    email = factory.Sequence(lambda n: f"contact{n}@customer.test")
-    organization = factory.SubFactory(OrganizationFactory)
+    email: Any = factory.Sequence(lambda n: f"contact{n}@customer.test")
+    organization: Any = factory.SubFactory(OrganizationFactory)
 
 
 class CategoryFactory(factory.django.DjangoModelFactory[Category]):
@@ -101,8 +101,8 @@ class TicketFactory(factory.django.DjangoModelFactory[Ticket]):
     subject = factory.Sequence(lambda n: f"Ticket {n}")
     description = "Something is wrong."
     channel = Channel.EMAIL
-    requester = factory.SubFactory(ContactFactory)
-    organization = factory.LazyAttribute(lambda t: t.requester.organization)
+    requester: Any = factory.SubFactory(ContactFactory)
+    organization: Any = factory.LazyAttribute(lambda t: t.requester.organization)
     priority = Priority.NORMAL
     severity = Severity.SEV3
     status = Status.NEW
@@ -114,8 +114,8 @@ class MessageFactory(factory.django.DjangoModelFactory[Message]):
     class Meta:
         model = Message
 
-    ticket = factory.SubFactory(TicketFactory)
-    author_contact = factory.LazyAttribute(lambda m: m.ticket.requester)
+    ticket: Any = factory.SubFactory(TicketFactory)
+    author_contact: Any = factory.LazyAttribute(lambda m: m.ticket.requester)
     visibility = Visibility.PUBLIC
     body_html = "<p>Hello</p>"
     body_text = "Hello"

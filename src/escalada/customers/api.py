@@ -40,7 +40,9 @@ def _require_staff(user: User) -> None:
 
 def _csv_text(request: HttpRequest) -> str:
     upload = request.FILES.get("file")
-    raw = upload.read() if upload is not None else request.body
+    # read() rather than .body: an import may exceed the 1 MiB body limit of other calls; the
+    # body-size middleware has already held it to ESCALADA_IMPORT_MAX_BYTES.
+    raw = upload.read() if upload is not None else request.read()
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:

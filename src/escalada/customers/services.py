@@ -38,6 +38,7 @@ class ContactData(TypedDict, total=False):
     external_id: str | None
 
 
+NOTES_MAX = 20_000
 ORGANIZATION_FIELDS = ("name", "tier", "time_zone", "external_id", "notes")
 CONTACT_FIELDS = ("name", "email", "phone", "organization_id", "time_zone", "is_vip", "external_id")
 
@@ -70,6 +71,8 @@ def _check_organization(data: OrganizationData, *, instance: Organization | None
             errors["name"] = "Give a name of 1 to 200 characters."
         elif other.filter(name__iexact=name).exists():
             errors["name"] = f"An organization named {name!r} exists already."
+    if "notes" in data and len(data["notes"]) > NOTES_MAX:
+        errors["notes"] = f"Notes hold at most {NOTES_MAX} characters."
     if "tier" in data and data["tier"] not in Tier.values:
         errors["tier"] = f"Tier is one of {', '.join(Tier.values)}."
     if "time_zone" in data and not is_timezone(data["time_zone"]):
@@ -278,14 +281,23 @@ _FALSE = {"", "0", "false", "no", "n"}
 
 def _read_csv(text: str, *, required: set[str], known: set[str]) -> list[tuple[int, dict[str, str]]]:
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    header = {h.strip().lower() for h in reader.fieldnames or []}
+    try:
+        header = {h.strip().lower() for h in reader.fieldnames or []}
+    except csv.Error as exc:
+        raise ValidationFailed.one("file", f"The header row is not valid CSV: {exc}.") from None
     missing = required - header
     if missing:
         raise ValidationFailed.one("file", f"The header row lacks the column(s): {', '.join(sorted(missing))}.")
     unknown = header - known
     if unknown:
         raise ValidationFailed.one("file", f"Unknown column(s): {', '.join(sorted(unknown))}. Known: {', '.join(sorted(known))}.")
-    rows = [(reader.line_num, {(k or "").strip().lower(): (v or "").strip() for k, v in row.items()}) for row in reader]
+    rows: list[tuple[int, dict[str, str]]] = []
+    try:
+        for row in reader:
+            rows.append((reader.line_num, {(k or "").strip().lower(): (v or "").strip() for k, v in row.items()}))
+    except csv.Error as exc:
+        # line_num has not moved past the row that failed: it starts on the next line.
+        raise ValidationFailed.one("file", f"Line {reader.line_num + 1} is not valid CSV: {exc}.") from None
     if not rows:
         raise ValidationFailed.one("file", "The file has a header but no rows.")
     return rows

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.test import Client
 
@@ -12,7 +14,7 @@ from tests.app.conftest import World
 pytestmark = pytest.mark.django_db
 
 
-def _state() -> tuple[list[dict[str, object]], int, int]:
+def _state() -> tuple[list[Any], int, int]:
     return list(Ticket.objects.order_by("pk").values()), Event.objects.count(), Message.objects.count()
 
 
@@ -51,14 +53,18 @@ def test_customer_cannot_reply_to_another_organizations_ticket(world: World, api
 
 def test_customer_cannot_change_their_own_ticket(world: World, api_as: dict[str, Client]) -> None:
     before = _state()
-    response = api_as["ana"].patch(f"/api/v1/tickets/{world.ticket_a.pk}", {"priority": "urgent"}, content_type="application/json")
+    response = api_as["ana"].patch(
+        f"/api/v1/tickets/{world.ticket_a.pk}", {"priority": "urgent"}, content_type="application/json"
+    )
     assert response.status_code == 403
     assert _state() == before
 
 
 def test_customer_never_sees_internal_notes_or_the_audit_log(world: World, api_as: dict[str, Client]) -> None:
     api_as["sam"].post(
-        f"/api/v1/tickets/{world.ticket_a.pk}/replies", {"body": "internal", "visibility": "internal"}, content_type="application/json"
+        f"/api/v1/tickets/{world.ticket_a.pk}/replies",
+        {"body": "internal", "visibility": "internal"},
+        content_type="application/json",
     )
     thread = api_as["ana"].get(f"/api/v1/tickets/{world.ticket_a.pk}/messages").json()
     assert [m["visibility"] for m in thread] == ["public"]
@@ -74,7 +80,9 @@ def test_agent_without_the_team_cannot_change_the_ticket(world: World, api_as: d
     attempts = [
         api_as["sam"].patch(f"/api/v1/tickets/{world.ticket_b.pk}", {"status": "solved"}, content_type="application/json"),
         api_as["sam"].post(
-            f"/api/v1/tickets/{world.ticket_b.pk}/replies", {"body": "x", "visibility": "internal"}, content_type="application/json"
+            f"/api/v1/tickets/{world.ticket_b.pk}/replies",
+            {"body": "x", "visibility": "internal"},
+            content_type="application/json",
         ),
         api_as["sam"].post(f"/api/v1/tickets/{world.ticket_b.pk}/replies", {"body": "x"}, content_type="application/json"),
     ]
@@ -89,7 +97,9 @@ def test_agent_without_the_team_cannot_change_the_ticket(world: World, api_as: d
 
 def test_agent_of_the_team_manager_and_admin_may_change(world: World, api_as: dict[str, Client]) -> None:
     for who, priority in (("fin", "high"), ("morgan", "urgent"), ("admin", "low")):
-        response = api_as[who].patch(f"/api/v1/tickets/{world.ticket_b.pk}", {"priority": priority}, content_type="application/json")
+        response = api_as[who].patch(
+            f"/api/v1/tickets/{world.ticket_b.pk}", {"priority": priority}, content_type="application/json"
+        )
         assert (who, response.status_code, response.json()["priority"]) == (who, 200, priority)
 
 
@@ -116,7 +126,11 @@ def test_anonymous_gets_401_from_the_api_and_the_login_page_from_the_web(world: 
     anonymous = Client()
     response = anonymous.get("/api/v1/tickets")
     assert response.status_code == 401
-    assert response.json() == {"detail": "Sign in, or send a token: Authorization: Bearer esc_….", "code": "not_authenticated", "errors": []}
+    assert response.json() == {
+        "detail": "Sign in, or send a token: Authorization: Bearer esc_….",
+        "code": "not_authenticated",
+        "errors": [],
+    }
     page = anonymous.get("/tickets/")
     assert (page.status_code, page["Location"]) == (302, "/login/?next=/tickets/")
 

@@ -27,7 +27,13 @@ NEW = {
 
 
 def _snapshot() -> tuple[int, int, int, int, int]:
-    return Ticket.objects.count(), Event.objects.count(), Message.objects.count(), Contact.objects.count(), IdempotencyKey.objects.count()
+    return (
+        Ticket.objects.count(),
+        Event.objects.count(),
+        Message.objects.count(),
+        Contact.objects.count(),
+        IdempotencyKey.objects.count(),
+    )
 
 
 def _post(client: Client, path: str, body: object, **headers: str) -> object:
@@ -57,7 +63,9 @@ def test_create_answers_201_with_the_ticket(world: World, api_as: dict[str, Clie
 
 def test_create_for_a_new_address_creates_the_contact_in_its_organization(world: World, api_as: dict[str, Client]) -> None:
     response = api_as["sam"].post(
-        "/api/v1/tickets", {**NEW, "requester_email": "new.person@contoso.example", "requester_name": "New Person"}, content_type="application/json"
+        "/api/v1/tickets",
+        {**NEW, "requester_email": "new.person@contoso.example", "requester_name": "New Person"},
+        content_type="application/json",
     )
     assert response.status_code == 201
     contact = Contact.objects.get(email="new.person@contoso.example")
@@ -70,9 +78,13 @@ def test_customer_creates_as_themselves(world: World, api_as: dict[str, Client])
     response = api_as["ana"].post("/api/v1/tickets", body, content_type="application/json")
     assert (response.status_code, response.json()["requester"]["id"]) == (201, world.ana.pk)
     before = _snapshot()
-    other = api_as["ana"].post("/api/v1/tickets", {**body, "requester_email": "bob@contoso.example"}, content_type="application/json")
+    other = api_as["ana"].post(
+        "/api/v1/tickets", {**body, "requester_email": "bob@contoso.example"}, content_type="application/json"
+    )
     assert other.status_code == 422
-    assert other.json()["errors"] == [{"field": "requester_email", "message": "Customers open tickets as themselves; leave this out."}]
+    assert other.json()["errors"] == [
+        {"field": "requester_email", "message": "Customers open tickets as themselves; leave this out."}
+    ]
     assert _snapshot() == before
 
 
@@ -159,13 +171,17 @@ def test_patch_that_fails_half_way_changes_nothing(world: World, api_as: dict[st
         f"/api/v1/tickets/{world.ticket_a.pk}", {"priority": "urgent", "status": "closed"}, content_type="application/json"
     )
     assert response.status_code == 422
-    assert response.json()["errors"] == [{"field": "status", "message": "A new ticket can move to on_hold, open, pending, solved, not closed."}]
+    assert response.json()["errors"] == [
+        {"field": "status", "message": "A new ticket can move to on_hold, open, pending, solved, not closed."}
+    ]
     assert (list(Ticket.objects.values().order_by("pk")), Event.objects.count()) == before
 
 
 def test_reply_and_thread(world: World, api_as: dict[str, Client]) -> None:
     response = api_as["sam"].post(
-        f"/api/v1/tickets/{world.ticket_a.pk}/replies", {"body": "Looking into it.", "status": "pending"}, content_type="application/json"
+        f"/api/v1/tickets/{world.ticket_a.pk}/replies",
+        {"body": "Looking into it.", "status": "pending"},
+        content_type="application/json",
     )
     assert response.status_code == 201
     assert {k: response.json()[k] for k in ("visibility", "channel", "body_text", "author_type", "author_name")} == {
@@ -221,10 +237,14 @@ def test_keys_are_per_user(world: World, api_as: dict[str, Client]) -> None:
 
 
 def test_a_failed_request_does_not_burn_the_key(world: World, api_as: dict[str, Client]) -> None:
-    bad = api_as["sam"].post("/api/v1/tickets", {**NEW, "priority": "asap"}, content_type="application/json", headers={"Idempotency-Key": "k-3"})
+    bad = api_as["sam"].post(
+        "/api/v1/tickets", {**NEW, "priority": "asap"}, content_type="application/json", headers={"Idempotency-Key": "k-3"}
+    )
     assert bad.status_code == 422
     assert IdempotencyKey.objects.count() == 0
-    good = api_as["sam"].post("/api/v1/tickets", {**NEW, "priority": "asap"}, content_type="application/json", headers={"Idempotency-Key": "k-3"})
+    good = api_as["sam"].post(
+        "/api/v1/tickets", {**NEW, "priority": "asap"}, content_type="application/json", headers={"Idempotency-Key": "k-3"}
+    )
     assert good.status_code == 422  # same body, still invalid, still not stored
     fixed = api_as["sam"].post("/api/v1/tickets", NEW, content_type="application/json", headers={"Idempotency-Key": "k-3"})
     assert fixed.status_code == 201

@@ -45,7 +45,7 @@ def nothing_changes(ticket: Ticket) -> Iterator[None]:
 
 
 def test_create_writes_the_ticket_its_first_message_and_one_event(world: World) -> None:
-    category = CategoryFactory()
+    category = CategoryFactory.create()
     ticket = services.ticket_create(
         subject="  My account   balance is wrong ",
         description="Since the last invoice.\n\nPlease check.",
@@ -105,7 +105,7 @@ def test_create_sanitizes_html_and_keeps_text(world: World) -> None:
         actor=None,
     )
     message = Message.objects.get(ticket=ticket)
-    assert message.body_html == "<p>Hi <b>there</b> <a rel=\"noopener noreferrer nofollow\">x</a></p>"
+    assert message.body_html == '<p>Hi <b>there</b> <a rel="noopener noreferrer nofollow">x</a></p>'
     assert message.body_text == "Hi there x"
     assert ticket.description == "Hi there x"
 

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from escalada.accounts.models import IdempotencyKey
+from escalada.worker import Job, Worker
+from tests.app.conftest import World
+
+pytestmark = pytest.mark.django_db
+
+T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+
+def _key(world: World, key: str, expires_at: datetime) -> None:
+    IdempotencyKey.objects.create(
+        user=world.sam.user,
+        key=key,
+        fingerprint="f",
+        status_code=201,
+        response_body=b"{}",
+        content_type="application/json",
+        created_at=expires_at - timedelta(hours=24),
+        expires_at=expires_at,
+    )
+
+
+def test_run_once_purges_only_expired_keys_and_respects_the_interval(world: World) -> None:
+    _key(world, "expired", T0 - timedelta(seconds=1))
+    _key(world, "at-now", T0)
+    _key(world, "live", T0 + timedelta(seconds=1))
+    worker = Worker()
+    assert worker.run_once(now=T0) == {"idempotency_key_purge": 2}
+    assert list(IdempotencyKey.objects.values_list("key", flat=True)) == ["live"]
+    assert worker.run_once(now=T0 + timedelta(minutes=4)) == {}  # not due again yet
+    assert worker.run_once(now=T0 + timedelta(minutes=5)) == {"idempotency_key_purge": 1}
+    assert IdempotencyKey.objects.count() == 0
+
+
+def test_a_failing_job_does_not_stop_the_others(world: World) -> None:
+    def broken(now: datetime) -> int:
+        raise RuntimeError("boom")
+
+    worker = Worker(jobs=[Job("broken", timedelta(minutes=1), broken), Job("fine", timedelta(minutes=1), lambda now: 3)])
+    assert worker.run_once(now=T0) == {"broken": 0, "fine": 3}
+    assert worker.run_once(now=T0 + timedelta(minutes=1)) == {"broken": 0, "fine": 3}
