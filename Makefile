@@ -38,10 +38,12 @@ imports: $(VENV)/.dev-installed ## import-linter layering contracts
 	$(BIN)/lint-imports
 
 test-sqlite: $(VENV)/.dev-installed ## the test suite on SQLite
+	scripts/ensure-chromium
 	env -u DATABASE_URL $(BIN)/pytest -p no:cacheprovider
 
 test-postgres: $(VENV)/.dev-installed ## the test suite on PostgreSQL (throwaway database)
 	scripts/ensure-postgres
+	scripts/ensure-chromium
 	DATABASE_URL=$(PG_URL) $(BIN)/pytest -p no:cacheprovider
 
 test: lint typecheck imports test-sqlite test-postgres ## every check: lint, types, layering, tests on SQLite and PostgreSQL

@@ -5,41 +5,15 @@ from __future__ import annotations
 import re
 import signal
 import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import free_port
+from tests.e2e.conftest import ESCALADA, free_port
+from tests.e2e.conftest import http_get as _get
+from tests.e2e.conftest import wait_for as _wait_for
 
 pytestmark = pytest.mark.e2e
-
-ESCALADA = str(Path(sys.executable).with_name("escalada"))
-
-
-def _get(url: str) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - loopback only
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode()
-
-
-def _wait_for(url: str, process: subprocess.Popen[str], seconds: float = 120) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"the process exited early with {process.returncode}")
-        try:
-            if _get(url)[0] == 200:
-                return
-        except (urllib.error.URLError, ConnectionError):
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"{url} did not answer within {seconds} s")
 
 
 def test_run_serves_login_and_api_docs_then_stops_on_sigterm(e2e_env: dict[str, str]) -> None:

@@ -63,6 +63,7 @@ TEMPLATES: list[dict[str, Any]] = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "escalada.accounts.context_processors.viewer",
             ],
         },
     },

@@ -189,8 +189,9 @@ def ticket_reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
     ticket = _load(request, ticket.pk)
     context = _detail_context(request, ticket, reply_form=None if ok else form)
     if request.headers.get("HX-Request") == "true":
-        # htmx swaps only 2xx answers: field errors come back in a 200 partial.
-        return render(request, "tickets/_conversation.html", context)
+        # htmx swaps only 2xx answers: field errors come back in a 200 partial. The timeline
+        # rides along out of band, so the new event shows without a page load.
+        return render(request, "tickets/_conversation.html", {**context, "oob": True})
     if ok:
         return redirect("ticket-detail", ticket_id=ticket.pk)
     return render(request, "tickets/detail.html", context, status=422)

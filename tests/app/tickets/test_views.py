@@ -46,6 +46,7 @@ def test_ticket_page_shows_thread_and_tools(world: World, web_as: dict[str, Clie
         assert expected in html
     customer = web_as["ana"].get(f"/tickets/{world.ticket_a.pk}/").content.decode()
     assert ("Set status" in customer, "Timeline" in customer, "Internal note" in customer) == (False, False, False)
+    assert ("New request" in customer, "My organization" in customer, 'href="/contacts/"' in customer) == (True, True, False)
 
 
 def test_htmx_reply_returns_the_conversation_partial(world: World, web_as: dict[str, Client]) -> None:
@@ -59,6 +60,8 @@ def test_htmx_reply_returns_the_conversation_partial(world: World, web_as: dict[
     assert html.startswith('<section id="conversation">')
     assert "<html" not in html
     assert 'class="internal"' in html
+    assert '<ul class="events" id="timeline" hx-swap-oob="true">' in html
+    assert "<strong>ticket.note_added</strong> by sam" in html
     assert Message.objects.filter(ticket=world.ticket_a, visibility="internal", body_text="We are on it.").count() == 1
 
 
