@@ -83,8 +83,12 @@ def user_from_api_token(*, token: str) -> User | None:
     if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
         return None
     _, prefix, secret = parts
-    row = ApiToken.objects.select_related("user").filter(prefix=prefix, revoked_at__isnull=True).first()
-    if row is None or not hmac.compare_digest(row.secret_hash, hash_token_secret(secret)):
+    try:
+        # get(), not first(): the prefix is unique, and first() would add an ORDER BY to a hot query.
+        row = ApiToken.objects.select_related("user").get(prefix=prefix, revoked_at__isnull=True)
+    except ApiToken.DoesNotExist:
+        return None
+    if not hmac.compare_digest(row.secret_hash, hash_token_secret(secret)):
         return None
     if not row.user.is_active:
         return None

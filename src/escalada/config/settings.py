@@ -89,6 +89,8 @@ def _database() -> dict[str, Any]:
                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=20000;"
                 ),
             },
+            # Keep the connection across requests: reopening it re-runs the PRAGMAs every time.
+            "CONN_MAX_AGE": env.env_int("DATABASE_CONN_MAX_AGE", default=60),
             "TEST": {"NAME": env.env_str("ESCALADA_TEST_SQLITE", "") or None},
         }
     return {
@@ -100,7 +102,8 @@ def _database() -> dict[str, Any]:
         "PORT": parsed.port,
         "CONN_MAX_AGE": env.env_int("DATABASE_CONN_MAX_AGE", default=60),
         "CONN_HEALTH_CHECKS": True,
-        "OPTIONS": dict(parsed.options),
+        # Server-side binding lets psycopg prepare the statements each request repeats.
+        "OPTIONS": {"server_side_binding": True, **dict(parsed.options)},
     }
 
 

@@ -187,8 +187,10 @@ def _check_contact(data: ContactData, *, instance: Contact | None) -> dict[str, 
 
 def organization_for_email(email: str) -> Organization | None:
     domain = email.rpartition("@")[2].lower()
-    match = OrganizationDomain.objects.select_related("organization").filter(domain=domain).first()
-    return match.organization if match else None
+    try:
+        return OrganizationDomain.objects.select_related("organization").get(domain=domain).organization
+    except OrganizationDomain.DoesNotExist:
+        return None
 
 
 def _apply_contact(contact: Contact, data: ContactData) -> None:
@@ -255,9 +257,10 @@ def contact_update(*, contact: Contact, data: ContactData, actor: User | None) -
 
 def contact_find_or_create(*, email: str, name: str = "", actor: User | None) -> Contact:
     """The contact with this address, created (and matched to an organization) if new."""
-    existing = Contact.objects.select_related("organization").filter(email=normalize_email(email)).first()
-    if existing is not None:
-        return existing
+    try:
+        return Contact.objects.select_related("organization").get(email=normalize_email(email))
+    except Contact.DoesNotExist:
+        pass
     data: ContactData = {"email": email}
     if name:
         data["name"] = name
