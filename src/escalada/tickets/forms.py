@@ -21,11 +21,14 @@ class TicketFilterForm(forms.Form):
     q = forms.CharField(
         required=False, label="Search", widget=forms.TextInput(attrs={"placeholder": "Subject, #number, requester"})
     )
-    status = forms.MultipleChoiceField(required=False, choices=Status.choices, widget=forms.SelectMultiple(attrs={"size": 1}))
+    status = forms.ChoiceField(required=False, choices=[("", "Any status"), ("unsolved", "Unsolved"), *Status.choices])
     priority = forms.ChoiceField(required=False, choices=[("", "Any priority"), *Priority.choices])
     team = forms.ModelChoiceField(required=False, queryset=Team.objects.order_by("name"), empty_label="Any team")
     assignee = forms.ChoiceField(required=False, choices=[("", "Anyone"), ("me", "Me"), ("none", "Unassigned")])
     cursor = forms.CharField(required=False, widget=forms.HiddenInput)
+
+
+UNSOLVED = [Status.NEW, Status.OPEN, Status.PENDING, Status.ON_HOLD]
 
 
 class TicketNewForm(forms.Form):

@@ -19,6 +19,7 @@ from escalada.customers.selectors import contact_of
 from escalada.customers.services import contact_find_or_create
 from escalada.tickets import selectors, services
 from escalada.tickets.forms import (
+    UNSOLVED,
     AssignForm,
     PropertiesForm,
     ReplyForm,
@@ -45,6 +46,12 @@ def _load(request: HttpRequest, ticket_id: int, action: selectors.TicketAction =
         raise Http404("No such ticket.") from None
 
 
+def _status_filter(choice: str) -> list[str] | None:
+    if choice == "unsolved":
+        return [s.value for s in UNSOLVED]
+    return [choice] if choice else None
+
+
 @login_required
 def ticket_list(request: HttpRequest) -> HttpResponse:
     user = _user(request)
@@ -56,7 +63,7 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
         assignee = data.get("assignee")
         filters = selectors.TicketFilters(
             query=data.get("q") or None,
-            status=data.get("status") or None,
+            status=_status_filter(data.get("status") or ""),
             priority=[data["priority"]] if data.get("priority") else None,
             team_id=data["team"].pk if data.get("team") else None,
             assignee_id=user.pk if assignee == "me" else None,

@@ -23,6 +23,13 @@ def test_ticket_list_filters_and_links(world: World, web_as: dict[str, Client]) 
     assert "Refund missing" in html
     filtered = web_as["sam"].get(f"/tickets/?team={world.finance.pk}").content.decode()
     assert ("Refund missing" in filtered, "Balance wrong" in filtered) == (True, False)
+    unsolved = web_as["sam"].get("/tickets/?status=unsolved").content.decode()
+    assert ("Refund missing" in unsolved, "Balance wrong" in unsolved) == (True, True)
+    web_as["sam"].post(f"/tickets/{world.ticket_a.pk}/status", {"status": "solved"})
+    unsolved = web_as["sam"].get("/tickets/?status=unsolved").content.decode()
+    assert ("Refund missing" in unsolved, "Balance wrong" in unsolved) == (True, False)
+    solved = web_as["sam"].get("/tickets/?status=solved").content.decode()
+    assert ("Refund missing" in solved, "Balance wrong" in solved) == (False, True)
     empty = web_as["sam"].get("/tickets/?q=nothing-matches").content.decode()
     assert "No ticket matches these filters." in empty
 
