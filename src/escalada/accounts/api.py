@@ -20,7 +20,7 @@ from escalada.accounts.schemas import (
     user_display_name,
 )
 from escalada.base.errors import PermissionDenied, ValidationFailed
-from escalada.base.schemas import ErrorOut
+from escalada.base.schemas import DbId, ErrorOut
 
 router = Router(tags=["people"])
 ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
@@ -82,7 +82,7 @@ def token_create(request: HttpRequest, payload: TokenIn) -> Status[dict[str, Any
     )
 
 
-@router.delete("/me/tokens/{int:token_id}", response={200: TokenOut, **ERRORS}, summary="Revoke an API token")
+@router.delete("/me/tokens/{id:token_id}", response={200: TokenOut, **ERRORS}, summary="Revoke an API token")
 def token_revoke(request: HttpRequest, token_id: int) -> ApiToken:
     user = _user(request)
     return services.api_token_revoke(user=user, token_id=token_id, actor=user)
@@ -102,14 +102,14 @@ def team_create(request: HttpRequest, payload: TeamIn) -> Status[Team]:
     return Status(201, team)
 
 
-@router.get("/teams/{int:team_id}", response={200: TeamOut, **ERRORS}, summary="Get a team")
+@router.get("/teams/{id:team_id}", response={200: TeamOut, **ERRORS}, summary="Get a team")
 def team_get(request: HttpRequest, team_id: int) -> Team:
     _require(_user(request), STAFF, "Only agents and admins see teams.")
     return selectors.team_get(team_id=team_id)
 
 
 @router.get("/agents", response={200: list[AgentOut], **ERRORS}, summary="List agents")
-def agent_list(request: HttpRequest, team_id: int | None = None) -> list[AgentProfile]:
+def agent_list(request: HttpRequest, team_id: DbId | None = None) -> list[AgentProfile]:
     _require(_user(request), STAFF, "Only agents and admins see the agent list.")
     return list(selectors.agent_list(team_id=team_id))
 
@@ -137,7 +137,7 @@ def agent_create(request: HttpRequest, payload: AgentIn) -> Status[AgentProfile]
     return Status(201, selectors.agent_get(user_id=profile.user_id))
 
 
-@router.get("/agents/{int:agent_id}", response={200: AgentOut, **ERRORS}, summary="Get an agent")
+@router.get("/agents/{id:agent_id}", response={200: AgentOut, **ERRORS}, summary="Get an agent")
 def agent_get(request: HttpRequest, agent_id: int) -> AgentProfile:
     _require(_user(request), STAFF, "Only agents and admins see agents.")
     return selectors.agent_get(user_id=agent_id)

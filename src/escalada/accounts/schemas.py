@@ -6,7 +6,7 @@ from django.contrib.auth.models import User
 from ninja import Field, Schema
 
 from escalada.accounts.models import AgentProfile
-from escalada.base.schemas import StrictSchema
+from escalada.base.schemas import DbId, StrictSchema
 
 
 class TeamOut(Schema):
@@ -60,7 +60,7 @@ class AgentIn(StrictSchema):
     email: str = Field(..., max_length=254)
     full_name: str = Field("", max_length=300)
     password: str | None = Field(None, description="Left out: the agent cannot sign in until a password is set.")
-    team_ids: list[int] = Field(default_factory=list)
+    team_ids: list[DbId] = Field(default_factory=list, max_length=50)
     tier: int = Field(1, ge=1, le=9)
     time_zone: str = "UTC"
     is_team_lead: bool = False

@@ -6,5 +6,5 @@ urlpatterns = [
     path("login/", views.SignInView.as_view(), name="login"),
     path("logout/", views.sign_out, name="logout"),
     path("profile/", views.profile, name="profile"),
-    path("profile/tokens/<int:token_id>/revoke", views.token_revoke, name="token-revoke"),
+    path("profile/tokens/<id:token_id>/revoke", views.token_revoke, name="token-revoke"),
 ]

@@ -5,3 +5,8 @@ class BaseConfig(AppConfig):
     name = "escalada.base"
     label = "escalada_base"
     verbose_name = "Escalada base"
+
+    def ready(self) -> None:
+        from escalada.base import converters
+
+        converters.register()

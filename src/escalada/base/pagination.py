@@ -28,9 +28,10 @@ def decode_cursor(cursor: str) -> int:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         prefix, _, value = raw.partition(":")
-        if prefix != "id":
+        number = int(value)
+        if prefix != "id" or not 1 <= number <= 2**63:
             raise ValueError(raw)
-        return int(value)
+        return number
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise ValidationFailed.one("cursor", "Not a cursor this API gave out; start again without it.") from None
 

@@ -1,7 +1,14 @@
 from __future__ import annotations
 
-from ninja import Schema
+from typing import Annotated
+
+from ninja import Field, Schema
 from pydantic import ConfigDict
+
+# Row ids are 64-bit: a larger number would overflow in the database (a 500), so it is refused
+# up front as any other invalid value.
+MAX_DB_ID = 2**63 - 1
+DbId = Annotated[int, Field(ge=1, le=MAX_DB_ID)]
 
 
 class StrictSchema(Schema):

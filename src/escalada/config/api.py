@@ -9,14 +9,48 @@ import json
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.datastructures import MultiValueDict
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.parser import Parser
+from ninja.types import DictStrAny
 
 from escalada.accounts.api import router as accounts_router
 from escalada.accounts.auth import API_AUTH
 from escalada.base.errors import ServiceError, ValidationFailed
 from escalada.customers.api import router as customers_router
 from escalada.tickets.api import router as tickets_router
+
+
+class StrictJSONParser(Parser):
+    """JSON and query strings, refusing NUL characters with a field error.
+
+    PostgreSQL cannot store NUL in text, and no ticket needs one; without this check such a
+    value would reach the database and fail there as a 500.
+    """
+
+    def parse_body(self, request: HttpRequest) -> DictStrAny:
+        data = super().parse_body(request)
+        _refuse_nul(data, ("body",))
+        return data
+
+    def parse_querydict(self, data: MultiValueDict[str, Any], list_fields: list[str], request: HttpRequest) -> DictStrAny:
+        parsed = super().parse_querydict(data, list_fields, request)
+        _refuse_nul(parsed, ("query",))
+        return parsed
+
+
+def _refuse_nul(value: object, path: tuple[str | int, ...]) -> None:
+    if isinstance(value, str) and "\x00" in value:
+        raise ValidationError([{"loc": path, "msg": "Contains a NUL character, which is not allowed.", "type": "nul_character"}])
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_nul(key, path)
+            _refuse_nul(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _refuse_nul(item, (*path, index))
+
 
 api = NinjaAPI(
     title="Escalada API",
@@ -27,6 +61,7 @@ api = NinjaAPI(
         "or the web session. POST requests accept an `Idempotency-Key` header."
     ),
     auth=API_AUTH,
+    parser=StrictJSONParser(),
     urls_namespace="api",
     docs_url="/docs",
 )
@@ -77,6 +112,12 @@ def on_authentication_error(request: HttpRequest, exc: AuthenticationError) -> H
 
 @api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if isinstance(exc.__cause__, ValidationError):  # raised by StrictJSONParser while Ninja parsed the body
+        return on_validation_error(request, exc.__cause__)
+    if exc.status_code == 403 and "CSRF" in str(exc):
+        return _error(
+            request, 403, "Send the csrftoken cookie's value in an X-CSRFToken header, or use a bearer token.", "csrf_failed"
+        )
     if exc.status_code == 400 and isinstance(exc.__cause__, ValueError | UnicodeDecodeError | json.JSONDecodeError):
         return _error(
             request,

@@ -1,4 +1,5 @@
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template.loader import render_to_string
 from django.urls import include, path
 from django.views.generic import RedirectView
 
@@ -8,6 +9,17 @@ from escalada.config.api import api
 def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """JSON for API clients, a plain page for people."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {"detail": "No such address in this API; see /api/docs.", "code": "not_found", "errors": []}, status=404
+        )
+    return HttpResponse(render_to_string("escalada/404.html", request=request), status=404)
+
+
+handler404 = not_found
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="ticket-list", permanent=False)),

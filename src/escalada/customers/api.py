@@ -8,7 +8,7 @@ from escalada.accounts.models import Role
 from escalada.accounts.selectors import user_role
 from escalada.base.errors import PermissionDenied, ValidationFailed
 from escalada.base.pagination import paginate_by_id
-from escalada.base.schemas import ErrorOut
+from escalada.base.schemas import DbId, ErrorOut
 from escalada.customers import selectors, services
 from escalada.customers.models import Contact, Organization
 from escalada.customers.schemas import (
@@ -68,12 +68,12 @@ def organization_create(request: HttpRequest, payload: OrganizationIn) -> Status
     return Status(201, _organization_out(organization.pk))
 
 
-@router.get("/organizations/{int:organization_id}", response={200: OrganizationOut, **ERRORS}, summary="Get an organization")
+@router.get("/organizations/{id:organization_id}", response={200: OrganizationOut, **ERRORS}, summary="Get an organization")
 def organization_get(request: HttpRequest, organization_id: int) -> Organization:
     return selectors.organization_get_accessible(user=_user(request), organization_id=organization_id)
 
 
-@router.patch("/organizations/{int:organization_id}", response={200: OrganizationOut, **ERRORS}, summary="Update an organization")
+@router.patch("/organizations/{id:organization_id}", response={200: OrganizationOut, **ERRORS}, summary="Update an organization")
 def organization_update(request: HttpRequest, organization_id: int, payload: OrganizationPatch) -> Organization:
     user = _user(request)
     organization = selectors.organization_get_accessible(user=user, organization_id=organization_id, for_change=True)
@@ -96,7 +96,7 @@ def organization_import(request: HttpRequest) -> services.ImportResult:
 
 @router.get("/contacts", response={200: ContactPage, **ERRORS}, summary="List contacts")
 def contact_list(
-    request: HttpRequest, q: str = "", organization_id: int | None = None, cursor: str | None = None, limit: int = 50
+    request: HttpRequest, q: str = "", organization_id: DbId | None = None, cursor: str | None = None, limit: int = 50
 ) -> dict[str, object]:
     contacts = selectors.contact_list_accessible(user=_user(request), query=q, organization_id=organization_id)
     page = paginate_by_id(contacts, cursor=cursor, limit=limit)
@@ -128,12 +128,12 @@ def contact_create(request: HttpRequest, payload: ContactIn) -> Status[Contact]:
     return Status(201, services.contact_create(data=_contact_data(sent, user), actor=user))
 
 
-@router.get("/contacts/{int:contact_id}", response={200: ContactOut, **ERRORS}, summary="Get a contact")
+@router.get("/contacts/{id:contact_id}", response={200: ContactOut, **ERRORS}, summary="Get a contact")
 def contact_get(request: HttpRequest, contact_id: int) -> Contact:
     return selectors.contact_get_accessible(user=_user(request), contact_id=contact_id)
 
 
-@router.patch("/contacts/{int:contact_id}", response={200: ContactOut, **ERRORS}, summary="Update a contact")
+@router.patch("/contacts/{id:contact_id}", response={200: ContactOut, **ERRORS}, summary="Update a contact")
 def contact_update(request: HttpRequest, contact_id: int, payload: ContactPatch) -> Contact:
     user = _user(request)
     contact = selectors.contact_get_accessible(user=user, contact_id=contact_id, for_change=True)

@@ -4,7 +4,7 @@ from datetime import datetime
 
 from ninja import Field, Schema
 
-from escalada.base.schemas import StrictSchema
+from escalada.base.schemas import DbId, StrictSchema
 from escalada.customers.models import Organization, Tier
 
 
@@ -69,7 +69,7 @@ class ContactIn(StrictSchema):
     name: str = Field("", max_length=200)
     email: str = Field(..., max_length=254)
     phone: str = Field("", max_length=40)
-    organization_id: int | None = Field(None, description="Left out: matched by the e-mail domain.")
+    organization_id: DbId | None = Field(None, description="Left out: matched by the e-mail domain.")
     time_zone: str | None = None
     is_vip: bool = False
     external_id: str | None = Field(None, max_length=100)
@@ -79,7 +79,7 @@ class ContactPatch(StrictSchema):
     name: str | None = Field(None, max_length=200)
     email: str | None = Field(None, max_length=254)
     phone: str | None = Field(None, max_length=40)
-    organization_id: int | None = None
+    organization_id: DbId | None = None
     time_zone: str | None = None
     is_vip: bool | None = None
     external_id: str | None = Field(None, max_length=100)

@@ -283,6 +283,8 @@ _FALSE = {"", "0", "false", "no", "n"}
 
 
 def _read_csv(text: str, *, required: set[str], known: set[str]) -> list[tuple[int, dict[str, str]]]:
+    if "\x00" in text:
+        raise ValidationFailed.one("file", "The file contains NUL characters; is it a spreadsheet rather than CSV?")
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     try:
         header = {h.strip().lower() for h in reader.fieldnames or []}

@@ -99,12 +99,12 @@ def ticket_create(request: HttpRequest, payload: TicketCreateIn) -> Status[Ticke
     return Status(201, ticket)
 
 
-@router.get("/tickets/{int:ticket_id}", response={200: TicketOut, **ERRORS}, summary="Get a ticket")
+@router.get("/tickets/{id:ticket_id}", response={200: TicketOut, **ERRORS}, summary="Get a ticket")
 def ticket_get(request: HttpRequest, ticket_id: int) -> Ticket:
     return selectors.ticket_get_accessible(user=_user(request), ticket_id=ticket_id)
 
 
-@router.patch("/tickets/{int:ticket_id}", response={200: TicketOut, **ERRORS}, summary="Update a ticket")
+@router.patch("/tickets/{id:ticket_id}", response={200: TicketOut, **ERRORS}, summary="Update a ticket")
 def ticket_update(request: HttpRequest, ticket_id: int, payload: TicketUpdateIn) -> Ticket:
     """Send only the fields to change. `team_id`/`assignee_id` null clears them; status changes follow the workflow."""
     user = _user(request)
@@ -132,7 +132,7 @@ def ticket_update(request: HttpRequest, ticket_id: int, payload: TicketUpdateIn)
     return selectors.ticket_for_output(ticket_id=ticket_id)
 
 
-@router.post("/tickets/{int:ticket_id}/replies", response={201: MessageOut, **ERRORS}, summary="Reply or add an internal note")
+@router.post("/tickets/{id:ticket_id}/replies", response={201: MessageOut, **ERRORS}, summary="Reply or add an internal note")
 def ticket_reply(request: HttpRequest, ticket_id: int, payload: ReplyIn) -> Status[Message]:
     user = _user(request)
     action = selectors.TicketAction.CHANGE if payload.visibility == "internal" else selectors.TicketAction.REPLY
@@ -150,14 +150,14 @@ def ticket_reply(request: HttpRequest, ticket_id: int, payload: ReplyIn) -> Stat
     return Status(201, message)
 
 
-@router.get("/tickets/{int:ticket_id}/messages", response={200: list[MessageOut], **ERRORS}, summary="The thread")
+@router.get("/tickets/{id:ticket_id}/messages", response={200: list[MessageOut], **ERRORS}, summary="The thread")
 def ticket_messages(request: HttpRequest, ticket_id: int) -> list[Message]:
     user = _user(request)
     ticket = selectors.ticket_get_accessible(user=user, ticket_id=ticket_id)
     return list(selectors.message_list_visible(user=user, ticket=ticket))
 
 
-@router.get("/tickets/{int:ticket_id}/events", response={200: list[EventOut], **ERRORS}, summary="The audit log")
+@router.get("/tickets/{id:ticket_id}/events", response={200: list[EventOut], **ERRORS}, summary="The audit log")
 def ticket_events(request: HttpRequest, ticket_id: int) -> list[object]:
     """Every change to the ticket, oldest first, with the hash chain that makes edits detectable."""
     user = _user(request)

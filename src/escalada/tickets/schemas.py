@@ -5,7 +5,7 @@ from typing import Any
 
 from ninja import Field, Schema
 
-from escalada.base.schemas import StrictSchema
+from escalada.base.schemas import DbId, StrictSchema
 from escalada.tickets.models import Channel, Message, Priority, Severity, Status, Ticket, Visibility
 
 
@@ -74,11 +74,11 @@ class TicketQuery(Schema):
     priority: list[Priority] | None = None
     severity: list[Severity] | None = None
     channel: list[Channel] | None = None
-    team_id: int | None = None
-    assignee_id: int | None = None
+    team_id: DbId | None = None
+    assignee_id: DbId | None = None
     unassigned: bool | None = None
-    organization_id: int | None = None
-    requester_id: int | None = None
+    organization_id: DbId | None = None
+    requester_id: DbId | None = None
     category: str | None = None
     tag: str | None = None
     q: str | None = Field(None, max_length=200)
@@ -103,8 +103,8 @@ class TicketCreateIn(StrictSchema):
     priority: Priority = Priority.NORMAL
     severity: Severity = Severity.SEV3
     category: str | None = Field(None, description="A category slug, e.g. billing.")
-    team_id: int | None = None
-    assignee_id: int | None = None
+    team_id: DbId | None = None
+    assignee_id: DbId | None = None
     tags: list[str] = Field(default_factory=list, max_length=20)
 
 
@@ -115,8 +115,8 @@ class TicketUpdateIn(StrictSchema):
     severity: Severity | None = None
     tags: list[str] | None = Field(None, max_length=20)
     status: Status | None = None
-    team_id: int | None = None
-    assignee_id: int | None = None
+    team_id: DbId | None = None
+    assignee_id: DbId | None = None
 
 
 class ReplyIn(StrictSchema):

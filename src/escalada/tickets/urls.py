@@ -5,9 +5,9 @@ from escalada.tickets import views
 urlpatterns = [
     path("tickets/", views.ticket_list, name="ticket-list"),
     path("tickets/new/", views.ticket_new, name="ticket-new"),
-    path("tickets/<int:ticket_id>/", views.ticket_detail, name="ticket-detail"),
-    path("tickets/<int:ticket_id>/reply", views.ticket_reply, name="ticket-reply"),
-    path("tickets/<int:ticket_id>/status", views.ticket_status, name="ticket-status"),
-    path("tickets/<int:ticket_id>/assign", views.ticket_assign, name="ticket-assign"),
-    path("tickets/<int:ticket_id>/properties", views.ticket_properties, name="ticket-properties"),
+    path("tickets/<id:ticket_id>/", views.ticket_detail, name="ticket-detail"),
+    path("tickets/<id:ticket_id>/reply", views.ticket_reply, name="ticket-reply"),
+    path("tickets/<id:ticket_id>/status", views.ticket_status, name="ticket-status"),
+    path("tickets/<id:ticket_id>/assign", views.ticket_assign, name="ticket-assign"),
+    path("tickets/<id:ticket_id>/properties", views.ticket_properties, name="ticket-properties"),
 ]
