@@ -7,12 +7,14 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.db.models import Model
 from django.test import Client
 
-from escalada.accounts.models import AgentProfile, Team
+from escalada.accounts.models import AgentProfile, ApiToken, IdempotencyKey, Team
 from escalada.accounts.services import api_token_create
-from escalada.customers.models import Contact, Organization
-from escalada.tickets.models import Ticket
+from escalada.audit.models import Event, EventStreamHead
+from escalada.customers.models import Contact, Organization, OrganizationDomain
+from escalada.tickets.models import Message, Tag, Ticket
 from escalada.tickets.services import ticket_create
 from tests.app.factories import AgentFactory, ContactFactory, DomainFactory, OrganizationFactory, TeamFactory, UserFactory
 
@@ -95,3 +97,16 @@ def web_as(world: World) -> dict[str, Client]:
 def fast_password_hashing(settings: Any) -> None:
     # PBKDF2 at production strength costs ~0.3 s a user; the tests make many users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def database_state() -> dict[str, list[dict[str, Any]]]:
+    """Every row a refused request could touch, to assert that it touched none.
+
+    Tokens' last-used stamps are left out: authenticating is not a change.
+    """
+    models: list[type[Model]] = [Ticket, Ticket.tags.through, Message, Event, EventStreamHead, Contact, Organization]
+    models += [OrganizationDomain, Tag, Team, AgentProfile, IdempotencyKey, User]
+    state = {model._meta.label: list(model._default_manager.order_by("pk").values()) for model in models}
+    tokens = ApiToken.objects.order_by("pk").values_list("pk", "user_id", "name", "prefix", "revoked_at")
+    state["accounts.ApiToken"] = [dict(zip(("pk", "user_id", "name", "prefix", "revoked_at"), row, strict=True)) for row in tokens]
+    return state

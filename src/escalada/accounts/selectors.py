@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Mapping
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.db.models import QuerySet
@@ -101,3 +103,20 @@ def user_from_api_token(*, token: str) -> User | None:
 
 def api_token_list(*, user: User) -> QuerySet[ApiToken]:
     return ApiToken.objects.filter(user=user).order_by("-created_at")
+
+
+def viewer_is_customer(context: Mapping[str, Any] | None) -> bool:
+    """For API output schemas: is the person the response is for a customer?
+
+    Fields for the support team only (internal notes on organizations, tags, who handles a
+    ticket) come out as null for customers. The answer is kept on the request, so a list
+    asks the database once, not once per row.
+    """
+    request = (context or {}).get("request")
+    if request is None:
+        return False
+    cached = getattr(request, "_escalada_viewer_is_customer", None)
+    if cached is None:
+        cached = user_role(user=request.user) == Role.CUSTOMER
+        request._escalada_viewer_is_customer = cached
+    return bool(cached)

@@ -34,3 +34,18 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.stream}#{self.seq} {self.kind}"
+
+
+class EventStreamHead(models.Model):
+    """Where each stream's chain ends: its last seq and hash.
+
+    Without it, deleting the newest events of a stream would leave a shorter chain that still
+    verifies. Writers also lock this row, so one stream's events are appended one at a time.
+    """
+
+    stream = models.CharField(max_length=64, primary_key=True)
+    seq = models.PositiveIntegerField()
+    hash = models.CharField(max_length=64)
+
+    def __str__(self) -> str:
+        return f"{self.stream} at {self.seq}"

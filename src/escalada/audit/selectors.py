@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from django.db.models import QuerySet
 
-from escalada.audit.models import Event
+from escalada.audit.models import Event, EventStreamHead
 from escalada.audit.services import GENESIS, event_hash
 
 
@@ -32,6 +32,7 @@ def event_chain_verify(*, stream: str) -> ChainBreak | None:
             seq=event.seq,
             kind=event.kind,
             actor_id=event.actor_id,
+            actor_label=event.actor_label,
             before=event.before,
             after=event.after,
             occurred_at=event.occurred_at,
@@ -41,4 +42,11 @@ def event_chain_verify(*, stream: str) -> ChainBreak | None:
             return ChainBreak(seq=event.seq, reason="content does not match its hash")
         expected_prev = event.hash
         expected_seq += 1
+    head = EventStreamHead.objects.filter(stream=stream).first()
+    last_seq = expected_seq - 1
+    if head is None and last_seq == 0:
+        return None
+    if head is None or head.seq != last_seq or head.hash != expected_prev:
+        recorded = head.seq if head else 0
+        return ChainBreak(seq=last_seq, reason=f"the chain ends at {last_seq} but its head records {recorded}")
     return None

@@ -10,7 +10,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
-from escalada.audit.models import Event
+from escalada.audit.models import Event, EventStreamHead
 
 GENESIS = ""
 
@@ -27,6 +27,7 @@ def event_hash(
     seq: int,
     kind: str,
     actor_id: int | None,
+    actor_label: str,
     before: dict[str, Any],
     after: dict[str, Any],
     occurred_at: datetime,
@@ -37,6 +38,7 @@ def event_hash(
         "seq": seq,
         "kind": kind,
         "actor_id": actor_id,
+        "actor_label": actor_label,
         "before": before,
         "after": after,
         "occurred_at": occurred_at.isoformat(timespec="microseconds"),
@@ -59,22 +61,37 @@ def event_record(
 ) -> Event:
     """Append one event to the subject's chain.
 
-    Callers hold the subject's row lock (or SQLite's write lock) in the same transaction, so
-    two writers never read the same tail; the (stream, seq) constraint backs that up.
-    `is_new_subject` says the subject was created in this transaction, so its stream is empty
-    and the tail need not be read.
+    The stream's head row is locked for the rest of the transaction, so two writers append one
+    after the other; the (stream, seq) constraint backs that up. `is_new_subject` says the
+    subject was created in this transaction, so its stream is empty and has no head yet.
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("event_record must run inside the transaction of the change it records")
     stream = f"{subject_type}:{subject_id}"
-    tail = None if is_new_subject else Event.objects.filter(stream=stream).order_by("-seq").values_list("seq", "hash").first()
-    seq, prev_hash = (tail[0] + 1, tail[1]) if tail else (1, GENESIS)
+    head = None if is_new_subject else EventStreamHead.objects.select_for_update().filter(stream=stream).first()
+    seq, prev_hash = (head.seq + 1, head.hash) if head else (1, GENESIS)
     # Normalised to UTC: the database hands it back in UTC and the hash must match then.
     at = (occurred_at or timezone.now()).astimezone(UTC)
     actor_user = actor if actor is not None and actor.is_authenticated else None
     before_data = _canonical(before or {})
     after_data = _canonical(after or {})
     actor_id = actor_user.pk if actor_user is not None else None
+    actor_label = actor_user.get_username() if actor_user is not None else "system"
+    digest = event_hash(
+        stream=stream,
+        seq=seq,
+        kind=kind,
+        actor_id=actor_id,
+        actor_label=actor_label,
+        before=before_data,
+        after=after_data,
+        occurred_at=at,
+        prev_hash=prev_hash,
+    )
+    if head is None:
+        EventStreamHead.objects.create(stream=stream, seq=seq, hash=digest)
+    else:
+        EventStreamHead.objects.filter(stream=stream).update(seq=seq, hash=digest)
     return Event.objects.create(
         stream=stream,
         seq=seq,
@@ -82,19 +99,10 @@ def event_record(
         subject_id=subject_id,
         kind=kind,
         actor_id=actor_id,
-        actor_label=actor_user.get_username() if actor_user is not None else "system",
+        actor_label=actor_label,
         before=before_data,
         after=after_data,
         occurred_at=at,
         prev_hash=prev_hash,
-        hash=event_hash(
-            stream=stream,
-            seq=seq,
-            kind=kind,
-            actor_id=actor_id,
-            before=before_data,
-            after=after_data,
-            occurred_at=at,
-            prev_hash=prev_hash,
-        ),
+        hash=digest,
     )

@@ -6,7 +6,10 @@ act on. `ValidationFailed` names each field, so the client can show the message 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+
+from django.db import IntegrityError, transaction
 
 
 class ServiceError(Exception):
@@ -44,3 +47,19 @@ class PermissionDenied(ServiceError):
 class Conflict(ServiceError):
     status = 409
     code = "conflict"
+
+
+@contextmanager
+def duplicates_refused(recheck: Callable[[], Mapping[str, str]], *, field: str, message: str) -> Iterator[None]:
+    """Run a write in a savepoint; a unique-constraint violation becomes a field error.
+
+    The checks before a write cannot see a row another transaction is inserting at the same
+    moment; the constraint can. `recheck` runs the checks again once that row is visible, so
+    the error names the right field; `field`/`message` serve when the checks still pass (e.g.
+    names that differ only in a case rule the database applies differently).
+    """
+    try:
+        with transaction.atomic():
+            yield
+    except IntegrityError:
+        raise ValidationFailed(recheck() or {field: message}) from None

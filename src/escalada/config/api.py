@@ -5,7 +5,6 @@ Every error leaves in one shape: `{"detail": sentence, "code": word, "errors": [
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -118,7 +117,7 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
         return _error(
             request, 403, "Send the csrftoken cookie's value in an X-CSRFToken header, or use a bearer token.", "csrf_failed"
         )
-    if exc.status_code == 400 and isinstance(exc.__cause__, ValueError | UnicodeDecodeError | json.JSONDecodeError):
+    if exc.status_code == 400 and isinstance(exc.__cause__, ValueError | UnicodeDecodeError | RecursionError):
         return _error(
             request,
             422,

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.http import QueryDict
 
 from escalada.customers.models import Organization, Tier
 
@@ -24,6 +25,16 @@ class ContactForm(forms.Form):
     time_zone = forms.CharField(max_length=64)
     is_vip = forms.BooleanField(required=False, label="VIP")
     external_id = forms.CharField(required=False, max_length=100, label="External id")
+
+
+class SearchForm(forms.Form):
+    # A CharField refuses NUL characters, which PostgreSQL cannot compare with.
+    q = forms.CharField(required=False, max_length=200)
+
+
+def search_query(data: QueryDict) -> str:
+    form = SearchForm(data)
+    return str(form.cleaned_data["q"]) if form.is_valid() else ""
 
 
 class ImportForm(forms.Form):

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from ninja import Field, Schema
 
+from escalada.accounts.selectors import viewer_is_customer
 from escalada.base.schemas import DbId, StrictSchema
-from escalada.customers.models import Organization, Tier
+from escalada.customers.models import Contact, Organization, Tier
 
 
 class OrganizationOut(Schema):
@@ -14,14 +16,22 @@ class OrganizationOut(Schema):
     domains: list[str]
     tier: Tier
     time_zone: str
-    external_id: str | None
-    notes: str
+    external_id: str | None = Field(description="null for customers")
+    notes: str | None = Field(description="Internal notes; null for customers.")
     created_at: datetime
     updated_at: datetime
 
     @staticmethod
     def resolve_domains(obj: Organization) -> list[str]:
         return sorted(d.domain for d in obj.domains.all())
+
+    @staticmethod
+    def resolve_external_id(obj: Organization, context: dict[str, Any]) -> str | None:
+        return None if viewer_is_customer(context) else obj.external_id
+
+    @staticmethod
+    def resolve_notes(obj: Organization, context: dict[str, Any]) -> str | None:
+        return None if viewer_is_customer(context) else obj.notes
 
 
 class OrganizationPage(Schema):
@@ -54,10 +64,18 @@ class ContactOut(Schema):
     phone: str
     organization_id: int | None
     time_zone: str
-    is_vip: bool
-    external_id: str | None
+    is_vip: bool | None = Field(description="null for customers")
+    external_id: str | None = Field(description="null for customers")
     created_at: datetime
     updated_at: datetime
+
+    @staticmethod
+    def resolve_is_vip(obj: Contact, context: dict[str, Any]) -> bool | None:
+        return None if viewer_is_customer(context) else obj.is_vip
+
+    @staticmethod
+    def resolve_external_id(obj: Contact, context: dict[str, Any]) -> str | None:
+        return None if viewer_is_customer(context) else obj.external_id
 
 
 class ContactPage(Schema):

@@ -12,7 +12,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 
 from escalada.audit.services import event_record
-from escalada.base.errors import ValidationFailed
+from escalada.base.errors import ValidationFailed, duplicates_refused
 from escalada.base.timezones import is_timezone
 from escalada.customers.models import Contact, Organization, OrganizationDomain, Tier
 
@@ -39,6 +39,10 @@ class ContactData(TypedDict, total=False):
 
 
 NOTES_MAX = 20_000
+EXTERNAL_ID_MAX = 100
+EMAIL_MAX = 254
+DUPLICATE_NAME = "An organization with this name exists already (names are compared ignoring case)."
+DUPLICATE_EMAIL = "Another contact has this address."
 ORGANIZATION_FIELDS = ("name", "tier", "time_zone", "external_id", "notes")
 CONTACT_FIELDS = ("name", "email", "phone", "organization_id", "time_zone", "is_vip", "external_id")
 
@@ -78,7 +82,9 @@ def _check_organization(data: OrganizationData, *, instance: Organization | None
     if "time_zone" in data and not is_timezone(data["time_zone"]):
         errors["time_zone"] = f"{data['time_zone']!r} is not an IANA time zone such as Europe/Berlin."
     external_id = data.get("external_id")
-    if external_id and other.filter(external_id=external_id).exists():
+    if external_id and len(external_id) > EXTERNAL_ID_MAX:
+        errors["external_id"] = f"An external id has at most {EXTERNAL_ID_MAX} characters."
+    elif external_id and other.filter(external_id=external_id).exists():
         errors["external_id"] = f"Another organization has external id {external_id!r}."
     if "domains" in data:
         domains = [normalize_domain(d) for d in data["domains"]]
@@ -120,8 +126,9 @@ def organization_create(*, data: OrganizationData, actor: User | None) -> Organi
         raise ValidationFailed(errors)
     org = Organization()
     _apply_organization(org, data)
-    org.save()
-    _set_domains(org, data.get("domains", []))
+    with duplicates_refused(lambda: _check_organization(data, instance=None), field="name", message=DUPLICATE_NAME):
+        org.save()
+        _set_domains(org, data.get("domains", []))
     event_record(
         subject_type="organization",
         subject_id=org.pk,
@@ -141,9 +148,11 @@ def organization_update(*, organization: Organization, data: OrganizationData, a
     organization = Organization.objects.select_for_update().get(pk=organization.pk)
     before = _organization_snapshot(organization)
     _apply_organization(organization, data)
-    organization.save()
-    if "domains" in data:
-        _set_domains(organization, data["domains"])
+    recheck = lambda: _check_organization(data, instance=organization)  # noqa: E731
+    with duplicates_refused(recheck, field="name", message=DUPLICATE_NAME):
+        organization.save()
+        if "domains" in data:
+            _set_domains(organization, data["domains"])
     changed_before, changed_after = _diff(before, _organization_snapshot(organization))
     if changed_after:
         event_record(
@@ -161,6 +170,17 @@ def normalize_email(value: str) -> str:
     return value.strip().lower()
 
 
+def email_problem(email: str) -> str | None:
+    """Why this address cannot be a contact's, or None when it can."""
+    try:
+        validate_email(normalize_email(email))
+    except DjangoValidationError:
+        return "Enter a valid e-mail address."
+    if len(normalize_email(email)) > EMAIL_MAX:
+        return f"An e-mail address has at most {EMAIL_MAX} characters."
+    return None
+
+
 def _check_contact(data: ContactData, *, instance: Contact | None) -> dict[str, str]:
     errors: dict[str, str] = {}
     other = Contact.objects.exclude(pk=instance.pk) if instance else Contact.objects.all()
@@ -168,19 +188,19 @@ def _check_contact(data: ContactData, *, instance: Contact | None) -> dict[str, 
         errors["name"] = "Give a name of 1 to 200 characters."
     if "email" in data:
         email = normalize_email(data["email"])
-        try:
-            validate_email(email)
-        except DjangoValidationError:
-            errors["email"] = "Enter a valid e-mail address."
-        else:
-            if other.filter(email=email).exists():
-                errors["email"] = f"Another contact has the address {email}."
+        problem = email_problem(email)
+        if problem:
+            errors["email"] = problem
+        if "email" not in errors and other.filter(email=email).exists():
+            errors["email"] = f"Another contact has the address {email}."
     if "time_zone" in data and not is_timezone(data["time_zone"]):
         errors["time_zone"] = f"{data['time_zone']!r} is not an IANA time zone such as Europe/Berlin."
     if "phone" in data and len(data["phone"]) > 40:
         errors["phone"] = "A phone number has at most 40 characters."
     external_id = data.get("external_id")
-    if external_id and other.filter(external_id=external_id).exists():
+    if external_id and len(external_id) > EXTERNAL_ID_MAX:
+        errors["external_id"] = f"An external id has at most {EXTERNAL_ID_MAX} characters."
+    elif external_id and other.filter(external_id=external_id).exists():
         errors["external_id"] = f"Another contact has external id {external_id!r}."
     return errors
 
@@ -221,7 +241,8 @@ def contact_create(*, data: ContactData, actor: User | None) -> Contact:
         contact.organization = organization_for_email(contact.email)
     if contact.organization is not None and "time_zone" not in data:
         contact.time_zone = contact.organization.time_zone
-    contact.save()
+    with duplicates_refused(lambda: _check_contact(data, instance=None), field="email", message=DUPLICATE_EMAIL):
+        contact.save()
     event_record(
         subject_type="contact",
         subject_id=contact.pk,
@@ -241,7 +262,9 @@ def contact_update(*, contact: Contact, data: ContactData, actor: User | None) -
     contact = Contact.objects.select_for_update().get(pk=contact.pk)
     before = _contact_snapshot(contact)
     _apply_contact(contact, data)
-    contact.save()
+    recheck = lambda: _check_contact(data, instance=contact)  # noqa: E731
+    with duplicates_refused(recheck, field="email", message=DUPLICATE_EMAIL):
+        contact.save()
     changed_before, changed_after = _diff(before, _contact_snapshot(contact))
     if changed_after:
         event_record(
@@ -264,7 +287,15 @@ def contact_find_or_create(*, email: str, name: str = "", actor: User | None) ->
     data: ContactData = {"email": email}
     if name:
         data["name"] = name
-    return contact_create(data=data, actor=actor)
+    try:
+        return contact_create(data=data, actor=actor)
+    except ValidationFailed:
+        # Another request created this contact a moment ago (two mails from a new sender):
+        # use it, instead of failing the second ticket.
+        existing = Contact.objects.select_related("organization").filter(email=normalize_email(email)).first()
+        if existing is None:
+            raise
+        return existing
 
 
 # --- CSV import -------------------------------------------------------------------------------
@@ -299,6 +330,8 @@ def _read_csv(text: str, *, required: set[str], known: set[str]) -> list[tuple[i
     rows: list[tuple[int, dict[str, str]]] = []
     try:
         for row in reader:
+            if None in row:  # DictReader files surplus fields under None
+                raise ValidationFailed.one("file", f"Line {reader.line_num} has more fields than the header row.")
             rows.append((reader.line_num, {(k or "").strip().lower(): (v or "").strip() for k, v in row.items()}))
     except csv.Error as exc:
         # line_num has not moved past the row that failed: it starts on the next line.

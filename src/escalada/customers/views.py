@@ -11,7 +11,7 @@ from escalada.accounts.selectors import is_staff_role, user_role
 from escalada.base.errors import NotFound, PermissionDenied, ValidationFailed
 from escalada.base.pagination import paginate_by_id
 from escalada.customers import selectors, services
-from escalada.customers.forms import ContactForm, ImportForm, OrganizationForm
+from escalada.customers.forms import ContactForm, ImportForm, OrganizationForm, search_query
 
 
 def _user(request: HttpRequest) -> User:
@@ -52,7 +52,7 @@ def organization_list(request: HttpRequest) -> HttpResponse:
     import_form = ImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and is_staff and _import(request, import_form, "organizations"):
         return redirect("organization-list")
-    query = request.GET.get("q", "")
+    query = search_query(request.GET)
     try:
         page = paginate_by_id(
             selectors.organization_list_accessible(user=user, query=query), cursor=request.GET.get("cursor"), limit=50
@@ -112,7 +112,6 @@ def organization_detail(request: HttpRequest, organization_id: int) -> HttpRespo
         "form": form,
         "is_staff": is_staff,
         "contacts": selectors.contact_list_accessible(user=user, organization_id=organization.pk)[:100],
-        "tickets": organization.tickets.select_related("requester").order_by("-pk")[:25],
     }
     return render(request, "customers/organization_detail.html", context, status=422 if form.errors else 200)
 
@@ -124,7 +123,7 @@ def contact_list(request: HttpRequest) -> HttpResponse:
     import_form = ImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and is_staff and _import(request, import_form, "contacts"):
         return redirect("contact-list")
-    query = request.GET.get("q", "")
+    query = search_query(request.GET)
     contacts = selectors.contact_list_accessible(user=user, query=query)
     try:
         page = paginate_by_id(contacts, cursor=request.GET.get("cursor"), limit=50)
@@ -180,6 +179,5 @@ def contact_detail(request: HttpRequest, contact_id: int) -> HttpResponse:
         "contact": contact,
         "form": form,
         "is_staff": is_staff,
-        "tickets": contact.tickets.order_by("-pk")[:25],
     }
     return render(request, "customers/contact_detail.html", context, status=422 if form.errors else 200)

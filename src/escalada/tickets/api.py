@@ -12,7 +12,7 @@ from escalada.base.errors import PermissionDenied, ValidationFailed
 from escalada.base.pagination import paginate_by_id
 from escalada.base.schemas import ErrorOut
 from escalada.customers.selectors import contact_of
-from escalada.customers.services import contact_find_or_create, normalize_email
+from escalada.customers.services import contact_find_or_create, email_problem, normalize_email
 from escalada.tickets import selectors, services
 from escalada.tickets.models import Message, Ticket
 from escalada.tickets.schemas import (
@@ -61,26 +61,61 @@ def ticket_list(request: HttpRequest, params: Query[TicketQuery]) -> dict[str, o
     return {"items": page.items, "next_cursor": page.next_cursor}
 
 
+CUSTOMER_CHANNELS = {"web", "api"}
+STAFF_ONLY_ON_CREATE = ("severity", "team_id", "assignee_id", "tags")
+
+
 @router.post("/tickets", response={201: TicketOut, **ERRORS}, summary="Create a ticket")
 def ticket_create(request: HttpRequest, payload: TicketCreateIn) -> Status[Ticket]:
+    """Agents open tickets for anyone (`requester_email`); customers open them as themselves,
+    through the web or the API, and leave severity, team, assignee and tags to the support team."""
     user = _user(request)
-    role = user_role(user=user)
-    with transaction.atomic():
-        if role == Role.CUSTOMER:
-            requester = contact_of(user=user)
-            if requester is None:
-                raise PermissionDenied("This account is not linked to a contact; ask support to link it.")
-            if payload.requester_email and normalize_email(payload.requester_email) != requester.email:
-                raise ValidationFailed.one("requester_email", "Customers open tickets as themselves; leave this out.")
-            if payload.team_id or payload.assignee_id:
-                raise ValidationFailed.one(
-                    "team_id" if payload.team_id else "assignee_id", "Customers cannot choose who handles a ticket."
-                )
-        else:
-            if not payload.requester_email:
-                raise ValidationFailed.one("requester_email", "Say who the ticket is for.")
-            requester = contact_find_or_create(email=payload.requester_email, name=payload.requester_name or "", actor=user)
+    errors: dict[str, str] = {}
+    customer = None
+    if user_role(user=user) == Role.CUSTOMER:
+        customer = contact_of(user=user)
+        if customer is None:
+            raise PermissionDenied("This account is not linked to a contact; ask support to link it.")
+        if payload.requester_email and normalize_email(payload.requester_email) != customer.email:
+            errors["requester_email"] = "Customers open tickets as themselves; leave this out."
+        for name in STAFF_ONLY_ON_CREATE:
+            if name in payload.model_fields_set:
+                errors[name] = "Set by the support team; leave this out."
+        if payload.channel not in CUSTOMER_CHANNELS:
+            errors["channel"] = "Customers write through web or api."
+    elif not payload.requester_email:
+        errors["requester_email"] = "Say who the ticket is for."
+    else:
+        problem = email_problem(payload.requester_email)
+        if problem:
+            errors["requester_email"] = problem
+    team = assignee = category = None
+    try:
         team, assignee = selectors.assignment_targets(team_id=payload.team_id, assignee_id=payload.assignee_id)
+    except ValidationFailed as exc:
+        errors.update(exc.errors)
+    try:
+        category = selectors.category_by_slug(payload.category)
+    except ValidationFailed as exc:
+        errors.update(exc.errors)
+    problems = services.ticket_create_problems(
+        subject=payload.subject,
+        description=payload.description,
+        description_html=payload.description_html,
+        channel=payload.channel,
+        priority=payload.priority,
+        severity=payload.severity,
+        team=team,
+        assignee=assignee,
+        tags=payload.tags,
+    )
+    errors = {**problems, **errors}
+    if errors:
+        raise ValidationFailed(errors)
+    with transaction.atomic():
+        requester = customer or contact_find_or_create(
+            email=payload.requester_email or "", name=payload.requester_name or "", actor=user
+        )
         ticket = services.ticket_create(
             subject=payload.subject,
             description=payload.description,
@@ -89,7 +124,7 @@ def ticket_create(request: HttpRequest, payload: TicketCreateIn) -> Status[Ticke
             channel=payload.channel,
             priority=payload.priority,
             severity=payload.severity,
-            category=selectors.category_by_slug(payload.category),
+            category=category,
             team=team,
             assignee=assignee,
             tags=payload.tags,

@@ -28,6 +28,17 @@ class TicketFilterForm(forms.Form):
     cursor = forms.CharField(required=False, widget=forms.HiddenInput)
 
 
+class TicketEmbedForm(forms.Form):
+    organization = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+    requester = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not data.get("organization") and not data.get("requester"):
+            raise forms.ValidationError("Say which organization or requester.")
+        return data
+
+
 UNSOLVED = [Status.NEW, Status.OPEN, Status.PENDING, Status.ON_HOLD]
 
 

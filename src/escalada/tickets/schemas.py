@@ -1,10 +1,12 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from ninja import Field, Schema
+from pydantic import AwareDatetime, field_validator
 
+from escalada.accounts.selectors import viewer_is_customer
 from escalada.base.schemas import DbId, StrictSchema
 from escalada.tickets.models import Channel, Message, Priority, Severity, Status, Ticket, Visibility
 
@@ -45,13 +47,13 @@ class TicketOut(Schema):
     status: Status
     priority: Priority
     severity: Severity
-    tier: int
+    tier: int | None = Field(description="null for customers")
     requester: ContactRef
     organization: OrganizationRef | None
     category: str | None
-    team: TeamRef | None
-    assignee: UserRef | None
-    tags: list[str]
+    team: TeamRef | None = Field(description="null for customers")
+    assignee: UserRef | None = Field(description="null for customers")
+    tags: list[str] | None = Field(description="null for customers")
     reopen_count: int
     created_at: datetime
     updated_at: datetime
@@ -65,8 +67,20 @@ class TicketOut(Schema):
         return obj.category.slug if obj.category else None
 
     @staticmethod
-    def resolve_tags(obj: Ticket) -> list[str]:
-        return sorted(tag.name for tag in obj.tags.all())
+    def resolve_tags(obj: Ticket, context: dict[str, Any]) -> list[str] | None:
+        return None if viewer_is_customer(context) else sorted(tag.name for tag in obj.tags.all())
+
+    @staticmethod
+    def resolve_tier(obj: Ticket, context: dict[str, Any]) -> int | None:
+        return None if viewer_is_customer(context) else obj.tier
+
+    @staticmethod
+    def resolve_team(obj: Ticket, context: dict[str, Any]) -> Any:
+        return None if viewer_is_customer(context) else obj.team
+
+    @staticmethod
+    def resolve_assignee(obj: Ticket, context: dict[str, Any]) -> Any:
+        return None if viewer_is_customer(context) else obj.assignee
 
 
 class TicketQuery(Schema):
@@ -82,9 +96,20 @@ class TicketQuery(Schema):
     category: str | None = None
     tag: str | None = None
     q: str | None = Field(None, max_length=200)
-    created_after: datetime | None = None
-    created_before: datetime | None = None
+    created_after: AwareDatetime | None = Field(None, description="ISO 8601 with a zone, e.g. 2026-11-01T00:00:00Z.")
+    created_before: AwareDatetime | None = Field(None, description="ISO 8601 with a zone; exclusive.")
     cursor: str | None = Field(None, max_length=200)
+
+    @field_validator("created_after", "created_before")
+    @classmethod
+    def _representable_in_utc(cls, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("Lies outside the years 1 to 9999 once converted to UTC.") from None
+
     limit: int = Field(50, ge=1, le=200)
 
 

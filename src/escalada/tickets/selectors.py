@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,6 +14,8 @@ from escalada.accounts.selectors import team_ids_of, user_role
 from escalada.base.errors import NotFound, PermissionDenied, ValidationFailed
 from escalada.customers.selectors import contact_of
 from escalada.tickets.models import Category, Message, Ticket, Visibility
+
+_TICKET_NUMBER = re.compile(r"#?([0-9]{1,18})")
 
 
 class TicketAction(StrEnum):
@@ -130,7 +133,9 @@ def ticket_filter(tickets: QuerySet[Ticket], filters: TicketFilters) -> QuerySet
     if filters.query:
         q = filters.query.strip()
         by_text = Q(subject__icontains=q) | Q(requester__email__icontains=q) | Q(requester__name__icontains=q)
-        tickets = tickets.filter(by_text | Q(number=int(q.lstrip("#")))) if q.lstrip("#").isdigit() else tickets.filter(by_text)
+        # "#1042" or "1042" also finds that ticket number (ASCII digits only: "²".isdigit() is true).
+        number = _TICKET_NUMBER.fullmatch(q)
+        tickets = tickets.filter(by_text | Q(number=int(number.group(1)))) if number else tickets.filter(by_text)
     if filters.created_after is not None:
         tickets = tickets.filter(created_at__gte=filters.created_after)
     if filters.created_before is not None:

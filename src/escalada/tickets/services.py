@@ -55,8 +55,9 @@ def _set_tags(ticket: Ticket, tags: list[str]) -> None:
 def _body(*, text: str | None, html: str | None, field: str) -> tuple[str, str]:
     """(safe html, plain text) of a body given as text, as HTML, or both."""
     if html:
+        # The text is always derived from the HTML, so the two can never tell different stories.
         safe = sanitize_html(html)
-        plain = text if text else html_to_text(safe)
+        plain = html_to_text(safe)
     elif text:
         safe, plain = text_to_html(text), text
     else:
@@ -85,6 +86,47 @@ def _check_assignment(team: Team | None, assignee: User | None) -> dict[str, str
     return errors
 
 
+def ticket_create_problems(
+    *,
+    subject: str,
+    description: str | None,
+    description_html: str | None,
+    channel: str,
+    priority: str,
+    severity: str,
+    team: Team | None,
+    assignee: User | None,
+    tags: list[str] | None,
+) -> dict[str, str]:
+    """Every reason `ticket_create` would refuse these values, by field; empty when none.
+
+    Faces that resolve other fields first (the requester, ids) merge their own errors with
+    these, so a client learns about every bad field in one answer.
+    """
+    errors: dict[str, str] = {}
+    subject = " ".join(subject.split())
+    if not subject:
+        errors["subject"] = "Give the ticket a subject."
+    elif len(subject) > SUBJECT_MAX:
+        errors["subject"] = f"A subject has at most {SUBJECT_MAX} characters."
+    if channel not in Channel.values:
+        errors["channel"] = f"Channel is one of {', '.join(Channel.values)}."
+    if priority not in Priority.values:
+        errors["priority"] = f"Priority is one of {', '.join(Priority.values)}."
+    if severity not in Severity.values:
+        errors["severity"] = f"Severity is one of {', '.join(Severity.values)}."
+    errors.update(_check_assignment(team, assignee))
+    for check in (
+        lambda: _body(text=description, html=description_html, field="description"),
+        lambda: normalize_tags(tags or []),
+    ):
+        try:
+            check()
+        except ValidationFailed as exc:
+            errors.update(exc.errors)
+    return errors
+
+
 @transaction.atomic
 def ticket_create(
     *,
@@ -104,29 +146,22 @@ def ticket_create(
     now: datetime | None = None,
 ) -> Ticket:
     """Open a ticket from any channel; the description becomes the first public message."""
-    errors: dict[str, str] = {}
-    subject = " ".join(subject.split())
-    if not subject:
-        errors["subject"] = "Give the ticket a subject."
-    elif len(subject) > SUBJECT_MAX:
-        errors["subject"] = f"A subject has at most {SUBJECT_MAX} characters."
-    if channel not in Channel.values:
-        errors["channel"] = f"Channel is one of {', '.join(Channel.values)}."
-    if priority not in Priority.values:
-        errors["priority"] = f"Priority is one of {', '.join(Priority.values)}."
-    if severity not in Severity.values:
-        errors["severity"] = f"Severity is one of {', '.join(Severity.values)}."
-    errors.update(_check_assignment(team, assignee))
-    try:
-        body_html, body_text = _body(text=description, html=description_html, field="description")
-    except ValidationFailed as exc:
-        errors.update(exc.errors)
-    try:
-        tag_names = normalize_tags(tags or [])
-    except ValidationFailed as exc:
-        errors.update(exc.errors)
+    errors = ticket_create_problems(
+        subject=subject,
+        description=description,
+        description_html=description_html,
+        channel=channel,
+        priority=priority,
+        severity=severity,
+        team=team,
+        assignee=assignee,
+        tags=tags,
+    )
     if errors:
         raise ValidationFailed(errors)
+    subject = " ".join(subject.split())
+    body_html, body_text = _body(text=description, html=description_html, field="description")
+    tag_names = normalize_tags(tags or [])
 
     at = _now(now)
     ticket = Ticket.objects.create(

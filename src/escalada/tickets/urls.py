@@ -5,6 +5,7 @@ from escalada.tickets import views
 urlpatterns = [
     path("tickets/", views.ticket_list, name="ticket-list"),
     path("tickets/new/", views.ticket_new, name="ticket-new"),
+    path("tickets/embed/", views.ticket_embed, name="ticket-embed"),
     path("tickets/<id:ticket_id>/", views.ticket_detail, name="ticket-detail"),
     path("tickets/<id:ticket_id>/reply", views.ticket_reply, name="ticket-reply"),
     path("tickets/<id:ticket_id>/status", views.ticket_status, name="ticket-status"),

@@ -24,6 +24,7 @@ from escalada.tickets.forms import (
     PropertiesForm,
     ReplyForm,
     StatusForm,
+    TicketEmbedForm,
     TicketFilterForm,
     TicketNewForm,
     apply_service_errors,
@@ -85,6 +86,20 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
         "is_staff": is_staff_role(user_role(user=user)),
     }
     return render(request, "tickets/list.html", context)
+
+
+@login_required
+def ticket_embed(request: HttpRequest) -> HttpResponse:
+    """The latest tickets of one organization or requester, as the viewer may see them: a
+    partial that the organization and contact pages load with htmx."""
+    form = TicketEmbedForm(request.GET)
+    if not form.is_valid():
+        return HttpResponse("Say which organization or requester.", status=422, content_type="text/plain; charset=utf-8")
+    filters = selectors.TicketFilters(
+        organization_id=form.cleaned_data.get("organization"), requester_id=form.cleaned_data.get("requester")
+    )
+    tickets = selectors.ticket_filter(selectors.ticket_list_accessible(user=_user(request)), filters).order_by("-pk")[:25]
+    return render(request, "tickets/_embed.html", {"tickets": tickets})
 
 
 @login_required

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 from django.db import transaction
 
-from escalada.audit.models import Event
+from escalada.audit.models import Event, EventStreamHead
 from escalada.audit.selectors import ChainBreak, event_chain_verify
 from escalada.audit.services import GENESIS, event_hash, event_record
 from tests.app.conftest import World
@@ -35,6 +35,7 @@ def test_events_chain_by_stream_with_exact_hashes() -> None:
         seq=1,
         kind="a",
         actor_id=None,
+        actor_label="system",
         before={"n": 0},
         after={"n": 1},
         occurred_at=datetime(2026, 11, 23, 9, 0, 1, 123456, tzinfo=UTC),
@@ -50,6 +51,29 @@ def test_an_edited_event_is_detected() -> None:
     _record("c", 3)
     Event.objects.filter(stream="ticket:7", seq=2).update(after={"n": 99})
     assert event_chain_verify(stream="ticket:7") == ChainBreak(seq=2, reason="content does not match its hash")
+
+
+def test_an_edited_actor_is_detected() -> None:
+    _record("a", 1)
+    Event.objects.filter(stream="ticket:7", seq=1).update(actor_label="someone else")
+    assert event_chain_verify(stream="ticket:7") == ChainBreak(seq=1, reason="content does not match its hash")
+
+
+def test_removing_the_newest_events_is_detected() -> None:
+    _record("a", 1)
+    _record("b", 2)
+    _record("c", 3)
+    Event.objects.filter(stream="ticket:7", seq__gte=2).delete()
+    assert event_chain_verify(stream="ticket:7") == ChainBreak(seq=1, reason="the chain ends at 1 but its head records 3")
+    Event.objects.filter(stream="ticket:7").delete()
+    assert event_chain_verify(stream="ticket:7") == ChainBreak(seq=0, reason="the chain ends at 0 but its head records 3")
+
+
+def test_the_head_follows_the_chain() -> None:
+    _record("a", 1)
+    last = _record("b", 2)
+    head = EventStreamHead.objects.get(stream="ticket:7")
+    assert (head.seq, head.hash) == (2, last.hash)
 
 
 def test_a_deleted_event_is_detected() -> None:
@@ -69,6 +93,7 @@ def test_a_rewritten_event_with_a_fresh_hash_still_breaks_the_next_link() -> Non
         seq=2,
         kind="b",
         actor_id=None,
+        actor_label="system",
         before={"n": 1},
         after={"n": 42},
         occurred_at=second.occurred_at,

@@ -7,15 +7,15 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from escalada.audit.models import Event
-from escalada.tickets.models import Message, Ticket
-from tests.app.conftest import World
+from escalada.customers.models import Contact, Organization
+from escalada.tickets.models import Ticket
+from tests.app.conftest import World, database_state
 
 pytestmark = pytest.mark.django_db
 
 
-def _state() -> tuple[list[Any], int, int]:
-    return list(Ticket.objects.order_by("pk").values()), Event.objects.count(), Message.objects.count()
+def _state() -> dict[str, list[dict[str, Any]]]:
+    return database_state()
 
 
 def test_customer_lists_only_their_organizations_tickets(world: World, api_as: dict[str, Client]) -> None:
@@ -138,3 +138,33 @@ def test_anonymous_gets_401_from_the_api_and_the_login_page_from_the_web(world: 
 def test_a_revoked_or_wrong_token_is_401(world: World) -> None:
     assert Client(HTTP_AUTHORIZATION="Bearer esc_deadbeef_nope").get("/api/v1/me").status_code == 401
     assert Client(HTTP_AUTHORIZATION="Bearer garbage").get("/api/v1/me").status_code == 401
+
+
+def test_a_moved_contacts_old_tickets_stay_with_the_old_organization(world: World, web_as: dict[str, Client]) -> None:
+    # Ana moves to Contoso: Bob (Contoso) may now open her contact page, but not see Northwind's tickets.
+    Contact.objects.filter(pk=world.ana.pk).update(organization=world.contoso)
+    assert web_as["bob"].get(f"/contacts/{world.ana.pk}/").status_code == 200
+    embedded = web_as["bob"].get(f"/tickets/embed/?requester={world.ana.pk}").content.decode()
+    assert "Balance wrong" not in embedded
+    assert "No tickets yet." in embedded
+
+
+def test_customers_do_not_get_internal_fields(world: World, api_as: dict[str, Client]) -> None:
+    Organization.objects.filter(pk=world.northwind.pk).update(notes="Churn risk", external_id="crm-1")
+    Ticket.objects.filter(pk=world.ticket_a.pk).update(assignee=world.sam.user)
+    world.ticket_a.tags.create(name="angry-customer")
+    org = api_as["ana"].get(f"/api/v1/organizations/{world.northwind.pk}").json()
+    assert (org["notes"], org["external_id"], org["name"]) == (None, None, "Northwind")
+    ticket = api_as["ana"].get(f"/api/v1/tickets/{world.ticket_a.pk}").json()
+    assert (ticket["tags"], ticket["team"], ticket["assignee"], ticket["tier"]) == (None, None, None, None)
+    me = api_as["ana"].get(f"/api/v1/contacts/{world.ana.pk}").json()
+    assert (me["is_vip"], me["external_id"]) == (None, None)
+    staff_org = api_as["sam"].get(f"/api/v1/organizations/{world.northwind.pk}").json()
+    assert (staff_org["notes"], staff_org["external_id"]) == ("Churn risk", "crm-1")
+    staff_ticket = api_as["sam"].get(f"/api/v1/tickets/{world.ticket_a.pk}").json()
+    assert (staff_ticket["tags"], staff_ticket["team"]["name"], staff_ticket["assignee"]["username"], staff_ticket["tier"]) == (
+        ["angry-customer"],
+        "Support",
+        "sam",
+        1,
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -13,7 +14,7 @@ from escalada.accounts.models import IdempotencyKey
 from escalada.audit.models import Event
 from escalada.customers.models import Contact
 from escalada.tickets.models import Message, Ticket
-from tests.app.conftest import World
+from tests.app.conftest import World, database_state
 
 pytestmark = pytest.mark.django_db
 
@@ -26,14 +27,8 @@ NEW = {
 }
 
 
-def _snapshot() -> tuple[int, int, int, int, int]:
-    return (
-        Ticket.objects.count(),
-        Event.objects.count(),
-        Message.objects.count(),
-        Contact.objects.count(),
-        IdempotencyKey.objects.count(),
-    )
+def _snapshot() -> dict[str, list[dict[str, Any]]]:
+    return database_state()
 
 
 def _post(client: Client, path: str, body: object, **headers: str) -> object:
@@ -74,7 +69,7 @@ def test_create_for_a_new_address_creates_the_contact_in_its_organization(world:
 
 
 def test_customer_creates_as_themselves(world: World, api_as: dict[str, Client]) -> None:
-    body = {k: v for k, v in NEW.items() if k != "requester_email"}
+    body = {**{k: v for k, v in NEW.items() if k != "requester_email"}, "channel": "web"}
     response = api_as["ana"].post("/api/v1/tickets", body, content_type="application/json")
     assert (response.status_code, response.json()["requester"]["id"]) == (201, world.ana.pk)
     before = _snapshot()
@@ -84,6 +79,18 @@ def test_customer_creates_as_themselves(world: World, api_as: dict[str, Client])
     assert other.status_code == 422
     assert other.json()["errors"] == [
         {"field": "requester_email", "message": "Customers open tickets as themselves; leave this out."}
+    ]
+    staff_fields = api_as["ana"].post(
+        "/api/v1/tickets",
+        {**body, "channel": "phone", "severity": "sev1", "tags": ["vip"], "team_id": world.support.pk},
+        content_type="application/json",
+    )
+    assert staff_fields.status_code == 422
+    assert staff_fields.json()["errors"] == [
+        {"field": "severity", "message": "Set by the support team; leave this out."},
+        {"field": "team_id", "message": "Set by the support team; leave this out."},
+        {"field": "tags", "message": "Set by the support team; leave this out."},
+        {"field": "channel", "message": "Customers write through web or api."},
     ]
     assert _snapshot() == before
 
@@ -111,13 +118,21 @@ def test_validation_errors_name_each_field_and_change_nothing(world: World, api_
 def test_service_level_errors_use_the_same_shape(world: World, api_as: dict[str, Client]) -> None:
     before = _snapshot()
     response = api_as["sam"].post(
-        "/api/v1/tickets", {**NEW, "subject": "   ", "team_id": 999, "category": "nope"}, content_type="application/json"
+        "/api/v1/tickets",
+        {**NEW, "subject": "   ", "team_id": 999, "category": "nope", "requester_email": "not-an-address", "tags": ["<b>"]},
+        content_type="application/json",
     )
     assert response.status_code == 422
     assert response.json() == {
         "detail": "Some fields are not valid.",
         "code": "validation_failed",
-        "errors": [{"field": "team_id", "message": "No team with id 999."}],
+        "errors": [
+            {"field": "subject", "message": "Give the ticket a subject."},
+            {"field": "tags", "message": "'<b>' is not a tag: use up to 50 letters, digits, spaces, - _ . :"},
+            {"field": "requester_email", "message": "Enter a valid e-mail address."},
+            {"field": "team_id", "message": "No team with id 999."},
+            {"field": "category", "message": "No category 'nope'; known: none yet."},
+        ],
     }
     assert _snapshot() == before
 

@@ -10,10 +10,9 @@ import pytest
 
 from escalada.audit.models import Event
 from escalada.base.errors import Conflict, ValidationFailed
-from escalada.customers.models import Contact
 from escalada.tickets import services
-from escalada.tickets.models import Message, Tag, Ticket
-from tests.app.conftest import World
+from escalada.tickets.models import Message, Ticket
+from tests.app.conftest import World, database_state
 from tests.app.factories import CategoryFactory
 
 pytestmark = pytest.mark.django_db
@@ -37,11 +36,9 @@ def exactly_one_event(ticket: Ticket) -> Iterator[list[Event]]:
 
 @contextmanager
 def nothing_changes(ticket: Ticket) -> Iterator[None]:
-    row = Ticket.objects.values().get(pk=ticket.pk)
-    counts = (Event.objects.count(), Message.objects.count(), Contact.objects.count(), Tag.objects.count())
+    before = database_state()
     yield
-    assert Ticket.objects.values().get(pk=ticket.pk) == row
-    assert (Event.objects.count(), Message.objects.count(), Contact.objects.count(), Tag.objects.count()) == counts
+    assert database_state() == before
 
 
 def test_create_writes_the_ticket_its_first_message_and_one_event(world: World) -> None:

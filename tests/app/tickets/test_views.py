@@ -154,7 +154,10 @@ def test_new_ticket_form(world: World, web_as: dict[str, Client]) -> None:
 def test_organization_and_contact_pages(world: World, web_as: dict[str, Client]) -> None:
     assert "Northwind" in web_as["sam"].get("/organizations/").content.decode()
     org_page = web_as["sam"].get(f"/organizations/{world.northwind.pk}/").content.decode()
-    assert ("Ana Lima" in org_page, "Balance wrong" in org_page) == (True, True)
+    assert "Ana Lima" in org_page
+    assert f'hx-get="/tickets/embed/?organization={world.northwind.pk}"' in org_page
+    embedded = web_as["sam"].get(f"/tickets/embed/?organization={world.northwind.pk}").content.decode()
+    assert ("Balance wrong" in embedded, "Refund missing" in embedded) == (True, False)
     saved = web_as["sam"].post(
         f"/organizations/{world.northwind.pk}/",
         {
@@ -178,8 +181,9 @@ def test_organization_and_contact_pages(world: World, web_as: dict[str, Client])
     assert web_as["ana"].get(f"/organizations/{world.contoso.pk}/").status_code == 404
     assert web_as["ana"].post(f"/organizations/{world.northwind.pk}/", {"name": "Hacked"}).status_code == 404
     contact = web_as["sam"].get(f"/contacts/{world.ana.pk}/").content.decode()
-    assert "Balance wrong" in contact
+    assert f'hx-get="/tickets/embed/?requester={world.ana.pk}"' in contact
     assert web_as["bob"].get(f"/contacts/{world.ana.pk}/").status_code == 404
+    assert web_as["sam"].get("/tickets/embed/").status_code == 422
 
 
 def test_profile_creates_a_token_once(world: World, web_as: dict[str, Client]) -> None:
