@@ -108,5 +108,7 @@ def database_state() -> dict[str, list[dict[str, Any]]]:
     models += [OrganizationDomain, Tag, Team, AgentProfile, IdempotencyKey, User]
     state = {model._meta.label: list(model._default_manager.order_by("pk").values()) for model in models}
     tokens = ApiToken.objects.order_by("pk").values_list("pk", "user_id", "name", "prefix", "revoked_at")
-    state["accounts.ApiToken"] = [dict(zip(("pk", "user_id", "name", "prefix", "revoked_at"), row, strict=True)) for row in tokens]
+    state["accounts.ApiToken"] = [
+        dict(zip(("pk", "user_id", "name", "prefix", "revoked_at"), row, strict=True)) for row in tokens
+    ]
     return state

@@ -1,0 +1,82 @@
+"""Races between concurrent requests, on PostgreSQL where writers really run at once.
+
+SQLite takes its write lock when a transaction begins (IMMEDIATE), so these races cannot
+happen there; the suite's PostgreSQL run is where they are checked.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.db import connection, connections
+from django.test import Client
+
+from escalada.accounts.models import IdempotencyKey
+from escalada.accounts.services import api_token_create
+from escalada.customers.models import Contact
+from escalada.tickets.models import Ticket
+from tests.app.factories import AgentFactory, UserFactory
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite serialises writers: these races cannot happen there"),
+]
+
+THREADS = 6
+
+
+def _at_once(call: Callable[[int], Any]) -> list[Any]:
+    """Run `call(i)` in THREADS threads released together; return their results in order."""
+    start = threading.Barrier(THREADS)
+    results: list[Any] = [None] * THREADS
+
+    def run(i: int) -> None:
+        try:
+            start.wait()
+            results[i] = call(i)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results
+
+
+def _client() -> Client:
+    agent = AgentFactory.create(user=UserFactory.create(username="racer"))
+    token = api_token_create(user=agent.user, name="race", actor=None).plaintext
+    return Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+
+
+def test_tickets_from_one_new_sender_at_once_are_all_created() -> None:
+    client = _client()
+    body = {"subject": "Down", "description": "All down", "requester_email": "new.sender@example.com", "channel": "email"}
+
+    def create(i: int) -> int:
+        response = client.post("/api/v1/tickets", {**body, "subject": f"Down {i}"}, content_type="application/json")
+        return int(response.status_code)
+
+    assert _at_once(create) == [201] * THREADS
+    assert Contact.objects.filter(email="new.sender@example.com").count() == 1
+    assert Ticket.objects.filter(requester__email="new.sender@example.com").count() == THREADS
+
+
+def test_one_idempotency_key_at_once_creates_one_ticket() -> None:
+    client = _client()
+    body = {"subject": "Once", "description": "Only once", "requester_email": "once@example.com", "channel": "api"}
+
+    def create(i: int) -> tuple[int, bytes]:
+        response = client.post("/api/v1/tickets", body, content_type="application/json", headers={"Idempotency-Key": "race-1"})
+        return int(response.status_code), bytes(response.content)
+
+    results = _at_once(create)
+    assert [status for status, _ in results] == [201] * THREADS
+    assert len({content for _, content in results}) == 1  # every caller got the same answer
+    assert Ticket.objects.filter(subject="Once").count() == 1
+    assert IdempotencyKey.objects.filter(key="race-1").count() == 1
