@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
 
 from tests.app.conftest import World, database_state
@@ -85,3 +86,65 @@ def test_csv_with_nul_bytes_is_refused(world: World, api_as: dict[str, Client]) 
     assert response.json()["errors"] == [
         {"field": "file", "message": "The file contains NUL characters; is it a spreadsheet rather than CSV?"}
     ]
+
+
+def test_search_with_non_ascii_digits_and_nul_in_pages(
+    world: World, api_as: dict[str, Client], web_as: dict[str, Client]
+) -> None:
+    # "²".isdigit() is true but int("²") fails: it must be searched as text, not as a number.
+    assert api_as["sam"].get("/api/v1/tickets?q=%C2%B2").json()["items"] == []
+    assert web_as["sam"].get("/tickets/?q=%C2%B2").status_code == 200
+    for path in ("/contacts/?q=%00", "/organizations/?q=%00", "/tickets/?q=%00"):
+        assert web_as["sam"].get(path).status_code == 200, path
+
+
+def test_dates_must_have_a_zone_and_fit_in_utc(world: World, api_as: dict[str, Client]) -> None:
+    naive = api_as["sam"].get("/api/v1/tickets?created_after=2026-11-01T00:00:00")
+    assert (naive.status_code, naive.json()["errors"][0]["field"]) == (422, "created_after")
+    for bad in ("0001-01-01T00:00:00%2B05:00", "9999-12-31T23:59:59-05:00"):
+        response = api_as["sam"].get(f"/api/v1/tickets?created_before={bad}")
+        assert response.status_code == 422, bad
+        assert response.json()["errors"] == [
+            {"field": "created_before", "message": "Value error, Lies outside the years 1 to 9999 once converted to UTC."}
+        ]
+    ok = api_as["sam"].get("/api/v1/tickets?created_after=2000-01-01T00:00:00%2B01:00")
+    assert len(ok.json()["items"]) == 2
+
+
+def test_deeply_nested_json_is_a_422(world: World, api_as: dict[str, Client]) -> None:
+    before = _counts()
+    response = api_as["sam"].post("/api/v1/tickets", "[" * 100_000, content_type="application/json")
+    assert (response.status_code, response.json()["errors"]) == (422, [{"field": "body", "message": "Send a JSON object."}])
+    assert _counts() == before
+
+
+def test_csv_rows_longer_than_the_header_and_overlong_values(world: World, api_as: dict[str, Client]) -> None:
+    before = _counts()
+    extra = api_as["admin"].post("/api/v1/organizations/import", "name,tier\nAcme,premium,EXTRA\n", content_type="text/csv")
+    assert extra.json()["errors"] == [{"field": "file", "message": "Line 2 has more fields than the header row."}]
+    long_email = "a" * 64 + "@" + ".".join(["b" * 60] * 4) + ".com"
+    overlong = api_as["admin"].post(
+        "/api/v1/contacts/import", f"email,external_id\n{long_email},{'x' * 101}\n", content_type="text/csv"
+    )
+    assert overlong.status_code == 422
+    assert overlong.json()["errors"] == [
+        {"field": "line 2: email", "message": "An e-mail address has at most 254 characters."},
+        {"field": "line 2: external_id", "message": "An external id has at most 100 characters."},
+    ]
+    assert _counts() == before
+
+
+def test_names_equal_only_under_the_databases_case_rule(world: World, api_as: dict[str, Client]) -> None:
+    # KELVIN SIGN lower-cases to "k" in the database but not under Python's iexact (UPPER) check.
+    first = api_as["sam"].post("/api/v1/organizations", {"name": "\u212aelvin"}, content_type="application/json")
+    assert first.status_code == 201
+    before = _counts()
+    second = api_as["sam"].post("/api/v1/organizations", {"name": "kelvin"}, content_type="application/json")
+    if connection.vendor == "sqlite":  # SQLite's LOWER() folds ASCII only: two distinct names there
+        assert second.status_code == 201
+        return
+    assert second.status_code == 422
+    assert second.json()["errors"] == [
+        {"field": "name", "message": "An organization with this name exists already (names are compared ignoring case)."}
+    ]
+    assert _counts() == before
