@@ -48,7 +48,12 @@ test-postgres: $(VENV)/.dev-installed ## the test suite on PostgreSQL (throwaway
 
 test: lint typecheck imports test-sqlite test-postgres ## every check: lint, types, layering, tests on SQLite and PostgreSQL
 
-bench: $(VENV)/.dev-installed ## benchmarks (prints figures)
+$(VENV)/.bench-installed: $(VENV)/.dev-installed
+	$(BIN)/pip install -q -c constraints.txt -e '.[dev,bench]'
+	@touch $@
+
+bench: $(VENV)/.bench-installed ## benchmarks (print figures): API ingest, calendar vs businesstimedelta
+	$(BIN)/python bench/calendar.py
 	$(BIN)/python bench/ingest.py
 
 format: $(VENV)/.dev-installed ## format the code

@@ -103,6 +103,7 @@ class BusinessCalendar:
             self._holiday_prefix.append(self._holiday_prefix[-1] + self._plans[holiday.weekday()].total)
         self._holiday_set = frozenset(self._holiday_ordinals)
         self._dst_cache: dict[int, tuple[list[int], list[int]]] = {}
+        self._interval_cache: dict[int, list[tuple[datetime, datetime]]] = {}
 
     @staticmethod
     def _plan(day: str, intervals: Sequence[tuple[str, str]]) -> _DayPlan:
@@ -145,18 +146,9 @@ class BusinessCalendar:
             raise ValueError("This calendar is never open: give it opening hours on at least one weekday.")
         local_start = start.astimezone(self.zone)
         anchor = local_start.year
-        target = self._position(start, anchor) + _us(duration)
         first = local_start.date().toordinal()
-        # The first date whose end lies beyond the target (cumulative totals are monotone).
-        lo, hi = first, first + _SEARCH_DAYS
-        if self._cumulative(hi + 1, anchor) <= target:
-            raise ValueError("This calendar has no open time within ten years of the start (holidays cover it).")
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if self._cumulative(mid + 1, anchor) > target:
-                hi = mid
-            else:
-                lo = mid + 1
+        target = self._position(start, anchor) + _us(duration)
+        lo = self._due_date(first, target, anchor)
         consumed = self._cumulative(lo, anchor)
         for open_at, close_at in self._real_intervals(lo):
             length = _us(close_at - open_at)
@@ -164,6 +156,39 @@ class BusinessCalendar:
                 return open_at + timedelta(microseconds=target - consumed)
             consumed += length
         raise AssertionError("unreachable: the day found holds the target")  # pragma: no cover
+
+    def _due_date(self, first: int, target: int, anchor: int) -> int:
+        """The first date on or after ``first`` by whose end the business time exceeds ``target``.
+
+        The weekly rate gives a guess (holidays only push the date later); galloping from it and
+        then bisecting takes a few steps whatever the horizon.
+        """
+
+        def beyond(ordinal: int) -> bool:
+            return self._cumulative(ordinal + 1, anchor) > target
+
+        last = first + _SEARCH_DAYS
+        per_day = self.week_total_us / 7
+        guess = min(last, first + max(0, int((target - self._cumulative(first, anchor)) // per_day) - 1))
+        if beyond(guess):
+            lo, hi = first, guess
+        else:
+            lo, step = guess + 1, 1
+            while True:
+                probe = min(lo + step - 1, last)
+                if beyond(probe):
+                    hi = probe
+                    break
+                if probe == last:
+                    raise ValueError("This calendar has no open time within ten years of the start (holidays cover it).")
+                lo, step = probe + 1, step * 2
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if beyond(mid):
+                hi = mid
+            else:
+                lo = mid + 1
+        return lo
 
     def is_open(self, at: datetime) -> bool:
         """Whether business time is running at this instant."""
@@ -204,8 +229,10 @@ class BusinessCalendar:
         ``anchor_year`` up to ``ordinal`` (negative when ``ordinal`` lies before the anchor)."""
         year = date.fromordinal(ordinal).year
         ordinals, prefix = self._dst_year(year)
-        partial = prefix[bisect.bisect_left(ordinals, ordinal)]
-        if year >= anchor_year:
+        partial = prefix[bisect.bisect_left(ordinals, ordinal)] if ordinals else 0
+        if year == anchor_year:
+            return partial
+        if year > anchor_year:
             return sum(self._dst_year(y)[1][-1] for y in range(anchor_year, year)) + partial
         return partial - sum(self._dst_year(y)[1][-1] for y in range(year, anchor_year))
 
@@ -223,7 +250,15 @@ class BusinessCalendar:
         return cached
 
     def _real_intervals(self, ordinal: int) -> list[tuple[datetime, datetime]]:
-        """The date's opening intervals as UTC instants (empty on holidays)."""
+        """The date's opening intervals as UTC instants (empty on holidays); cached per date."""
+        cached = self._interval_cache.get(ordinal)
+        if cached is None:
+            if len(self._interval_cache) >= 8192:
+                self._interval_cache.clear()
+            cached = self._interval_cache[ordinal] = self._map_intervals(ordinal)
+        return cached
+
+    def _map_intervals(self, ordinal: int) -> list[tuple[datetime, datetime]]:
         if ordinal < 1 or ordinal in self._holiday_set:
             return []
         day = date.fromordinal(ordinal)
