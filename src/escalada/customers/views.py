@@ -64,6 +64,35 @@ def organization_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+def organization_new(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    if not is_staff_role(user_role(user=user)):
+        raise Http404("No such page.")
+    form = OrganizationForm(request.POST or None, initial={"tier": "standard", "time_zone": "UTC"})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            organization = services.organization_create(
+                data={
+                    "name": data["name"],
+                    "domains": data["domains"].split(),
+                    "tier": data["tier"],
+                    "time_zone": data["time_zone"],
+                    "external_id": data["external_id"] or None,
+                    "notes": data["notes"],
+                },
+                actor=user,
+            )
+        except ValidationFailed as exc:
+            _service_errors(form, exc)
+        else:
+            messages.success(request, f"Organization {organization.name} created.")
+            return redirect("organization-detail", organization_id=organization.pk)
+    status = 422 if form.errors else 200
+    return render(request, "customers/organization_new.html", {"nav": "organizations", "form": form}, status=status)
+
+
+@login_required
 def organization_detail(request: HttpRequest, organization_id: int) -> HttpResponse:
     user = _user(request)
     try:

@@ -14,8 +14,9 @@ from escalada.base.schemas import ErrorOut
 from escalada.customers.selectors import contact_of
 from escalada.customers.services import contact_find_or_create, email_problem, normalize_email
 from escalada.tickets import selectors, services
-from escalada.tickets.models import Message, Ticket
+from escalada.tickets.models import Category, Message, Ticket
 from escalada.tickets.schemas import (
+    CategoryIn,
     CategoryOut,
     EventOut,
     MessageOut,
@@ -205,3 +206,11 @@ def ticket_events(request: HttpRequest, ticket_id: int) -> list[object]:
 @router.get("/categories", response={200: list[CategoryOut], **ERRORS}, summary="Ticket categories")
 def category_list(request: HttpRequest) -> list[object]:
     return list(selectors.category_list())
+
+
+@router.post("/categories", response={201: CategoryOut, **ERRORS}, summary="Create a category (admins)")
+def category_create(request: HttpRequest, payload: CategoryIn) -> Status[Category]:
+    user = _user(request)
+    if user_role(user=user) != Role.ADMIN:
+        raise PermissionDenied("Only admins create categories.")
+    return Status(201, services.category_create(name=payload.name, actor=user))

@@ -190,6 +190,10 @@ class EventOut(Schema):
         return str(obj.actor_label)
 
 
+class CategoryIn(StrictSchema):
+    name: str = Field(..., max_length=100)
+
+
 class CategoryOut(Schema):
     id: int
     name: str

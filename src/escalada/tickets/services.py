@@ -10,11 +10,12 @@ from typing import Any, TypedDict
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
+from django.utils.text import slugify
 
 from escalada.accounts.models import AgentProfile, Role, Team
 from escalada.accounts.selectors import user_role
 from escalada.audit.services import event_record
-from escalada.base.errors import Conflict, ValidationFailed
+from escalada.base.errors import Conflict, ValidationFailed, duplicates_refused
 from escalada.base.html import html_to_text, sanitize_html, text_to_html
 from escalada.core import status as workflow
 from escalada.customers.models import Contact
@@ -456,3 +457,25 @@ def ticket_reply(
         },
     )
     return message
+
+
+@transaction.atomic
+def category_create(*, name: str, actor: User | None) -> Category:
+    """A ticket category (billing, technical…); its slug is what APIs and policies use."""
+    name = " ".join(name.split())
+    slug = slugify(name)
+    if not name or not slug or len(name) > 100:
+        raise ValidationFailed.one("name", "Give the category a name of 1 to 100 characters.")
+    if Category.objects.filter(slug=slug).exists() or Category.objects.filter(name__iexact=name).exists():
+        raise ValidationFailed.one("name", f"A category named {name!r} exists already.")
+    with duplicates_refused(dict, field="name", message=f"A category named {name!r} exists already."):
+        category = Category.objects.create(name=name, slug=slug)
+    event_record(
+        subject_type="category",
+        subject_id=category.pk,
+        kind="category.created",
+        is_new_subject=True,
+        actor=actor,
+        after={"name": name, "slug": slug},
+    )
+    return category

@@ -317,3 +317,17 @@ def test_list_query_count_does_not_grow_with_the_page(world: World, api_as: dict
     assert len(response.json()["items"]) == 12
     # token + role + page + tags prefetch, whatever the page size
     assert len(small.captured_queries) == len(large.captured_queries) == 4
+
+
+def test_admins_create_categories(world: World, api_as: dict[str, Client]) -> None:
+    created = api_as["admin"].post("/api/v1/categories", {"name": "Account balance"}, content_type="application/json")
+    assert (created.status_code, created.json()["slug"]) == (201, "account-balance")
+    assert [c["slug"] for c in api_as["sam"].get("/api/v1/categories").json()] == ["account-balance"]
+    again = api_as["admin"].post("/api/v1/categories", {"name": "account  balance"}, content_type="application/json")
+    assert (again.status_code, again.json()["errors"]) == (
+        422,
+        [{"field": "name", "message": "A category named 'account balance' exists already."}],
+    )
+    assert api_as["sam"].post("/api/v1/categories", {"name": "Other"}, content_type="application/json").status_code == 403
+    ticket = api_as["sam"].post("/api/v1/tickets", {**NEW, "category": "account-balance"}, content_type="application/json")
+    assert ticket.json()["category"] == "account-balance"

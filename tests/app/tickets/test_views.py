@@ -8,6 +8,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from escalada.audit.models import Event
+from escalada.customers.models import Organization
 from escalada.tickets.models import Message, Ticket
 from tests.app.conftest import World
 from tests.app.factories import CategoryFactory
@@ -194,3 +195,27 @@ def test_profile_creates_a_token_once(world: World, web_as: dict[str, Client]) -
     again = web_as["sam"].get("/profile/").content.decode()
     assert 'id="new-token"' not in again
     assert "my script" in again
+
+
+def test_new_organization_page(world: World, web_as: dict[str, Client]) -> None:
+    assert 'href="/organizations/new/"' in web_as["sam"].get("/organizations/").content.decode()
+    bad = web_as["sam"].post(
+        "/organizations/new/", {"name": "Northwind", "domains": "bad domain!", "tier": "standard", "time_zone": "UTC"}
+    )
+    assert bad.status_code == 422
+    html = bad.content.decode()
+    assert "An organization named &#x27;Northwind&#x27; exists already." in html
+    assert "Not a domain name: bad, domain!." in html
+    good = web_as["sam"].post(
+        "/organizations/new/",
+        {"name": "Fabrikam", "domains": "fabrikam.example", "tier": "premium", "time_zone": "Asia/Tokyo", "notes": "New"},
+    )
+    created = Organization.objects.get(name="Fabrikam")
+    assert (good.status_code, good["Location"]) == (302, f"/organizations/{created.pk}/")
+    assert (created.tier, created.time_zone, list(created.domains.values_list("domain", flat=True))) == (
+        "premium",
+        "Asia/Tokyo",
+        ["fabrikam.example"],
+    )
+    assert web_as["ana"].get("/organizations/new/").status_code == 404
+    assert 'href="/organizations/new/"' not in web_as["ana"].get("/organizations/").content.decode()
