@@ -4,6 +4,7 @@ from django import forms
 from django.http import QueryDict
 
 from escalada.customers.models import Organization, Tier
+from escalada.customers.services import OrganizationData
 
 
 class OrganizationForm(forms.Form):
@@ -15,6 +16,18 @@ class OrganizationForm(forms.Form):
     time_zone = forms.CharField(max_length=64, help_text="IANA zone, e.g. Europe/Berlin.")
     external_id = forms.CharField(required=False, max_length=100, label="External id")
     notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def organization_data(self) -> OrganizationData:
+        """The cleaned form as the services take it."""
+        data = self.cleaned_data
+        return {
+            "name": data["name"],
+            "domains": data["domains"].split(),
+            "tier": data["tier"],
+            "time_zone": data["time_zone"],
+            "external_id": data["external_id"] or None,
+            "notes": data["notes"],
+        }
 
 
 class ContactForm(forms.Form):

@@ -70,19 +70,8 @@ def organization_new(request: HttpRequest) -> HttpResponse:
         raise Http404("No such page.")
     form = OrganizationForm(request.POST or None, initial={"tier": "standard", "time_zone": "UTC"})
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
         try:
-            organization = services.organization_create(
-                data={
-                    "name": data["name"],
-                    "domains": data["domains"].split(),
-                    "tier": data["tier"],
-                    "time_zone": data["time_zone"],
-                    "external_id": data["external_id"] or None,
-                    "notes": data["notes"],
-                },
-                actor=user,
-            )
+            organization = services.organization_create(data=form.organization_data(), actor=user)
         except ValidationFailed as exc:
             _service_errors(form, exc)
         else:
@@ -113,20 +102,8 @@ def organization_detail(request: HttpRequest, organization_id: int) -> HttpRespo
         if not is_staff:
             raise Http404("No such page.")
         if form.is_valid():
-            data = form.cleaned_data
             try:
-                services.organization_update(
-                    organization=organization,
-                    data={
-                        "name": data["name"],
-                        "domains": data["domains"].split(),
-                        "tier": data["tier"],
-                        "time_zone": data["time_zone"],
-                        "external_id": data["external_id"] or None,
-                        "notes": data["notes"],
-                    },
-                    actor=user,
-                )
+                services.organization_update(organization=organization, data=form.organization_data(), actor=user)
             except (ValidationFailed, PermissionDenied) as exc:
                 if isinstance(exc, ValidationFailed):
                     _service_errors(form, exc)
