@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from escalada.core.calendar import BusinessCalendar
+from escalada.core.calendar import BusinessCalendar, ContinuousCalendar
 from escalada.core.sla import (
     Clock,
     ClockState,
@@ -18,6 +18,7 @@ from escalada.core.sla import (
     clock_breach,
     clock_fulfill,
     clock_pause,
+    clock_reopen,
     clock_resume,
     clock_retarget,
     clock_start,
@@ -185,3 +186,31 @@ def test_used_time_is_the_business_time_of_the_running_stretches(times: list[dat
     if clock.state == ClockState.RUNNING:
         assert clock.due_at is not None
         assert clock.used(CAL, clock.due_at) == clock.target  # the target runs out exactly at the due instant
+
+
+def test_reopen_counts_again_with_the_time_already_used() -> None:
+    clock = start(berlin(23, 9))
+    solved = clock_fulfill(clock, calendar=CAL, now=berlin(23, 15))  # 6 h used
+    reopened = clock_reopen(solved, calendar=CAL, now=berlin(26, 16))  # Thursday 16:00: 2 h left
+    assert (reopened.state, reopened.consumed, reopened.fulfilled_at) == (ClockState.RUNNING, timedelta(hours=6), None)
+    assert reopened.due_at == berlin(27, 10)  # 1 h on Thursday, 1 h on Friday
+    assert clock_reopen(reopened, calendar=CAL, now=berlin(26, 17)) == reopened  # only a fulfilled clock reopens
+
+
+def test_reopen_of_a_late_clock_stays_breached() -> None:
+    clock = start(berlin(23, 9), target=timedelta(hours=1))
+    late = clock_fulfill(clock_breach(clock, now=berlin(23, 10)) or clock, calendar=CAL, now=berlin(23, 11))
+    reopened = clock_reopen(late, calendar=CAL, now=berlin(24, 9))
+    assert (reopened.state, reopened.breached_at, reopened.due_at) == (ClockState.BREACHED, berlin(23, 10), None)
+
+
+def test_calendar_minutes_count_every_second() -> None:
+    wall = ContinuousCalendar()
+    clock = clock_start(metric=Metric.FIRST_RESPONSE, target=timedelta(hours=1), warning=None, calendar=wall, now=berlin(28, 23))
+    assert clock.due_at == berlin(29, 0)  # a Saturday midnight counts like any other hour
+    assert wall.elapsed(berlin(29, 0), berlin(28, 23)) == timedelta(0)
+    assert (wall.is_open(berlin(29, 3)), wall.next_open(berlin(29, 3))) == (True, berlin(29, 3))
+    with pytest.raises(ValueError, match="naive"):
+        wall.add(datetime(2026, 11, 23), timedelta(0))  # noqa: DTZ001
+    with pytest.raises(ValueError, match="negative"):
+        wall.add(berlin(23, 9), timedelta(seconds=-1))

@@ -18,7 +18,8 @@ from escalada.accounts.api import router as accounts_router
 from escalada.accounts.auth import API_AUTH
 from escalada.base.errors import ServiceError, ValidationFailed
 from escalada.customers.api import router as customers_router
-from escalada.tickets.api import router as tickets_router
+from escalada.desk.api import router as tickets_router
+from escalada.sla.api import router as sla_router
 
 
 class StrictJSONParser(Parser):
@@ -67,6 +68,7 @@ api = NinjaAPI(
 api.add_router("/v1/", accounts_router)
 api.add_router("/v1/", customers_router)
 api.add_router("/v1/", tickets_router)
+api.add_router("/v1/", sla_router)
 
 
 def _error(request: HttpRequest, status: int, detail: str, code: str, errors: list[dict[str, str]] | None = None) -> HttpResponse:

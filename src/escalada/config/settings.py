@@ -33,6 +33,8 @@ INSTALLED_APPS = [
     "escalada.accounts",
     "escalada.customers",
     "escalada.tickets",
+    "escalada.sla",
+    "escalada.desk",
 ]
 
 MIDDLEWARE = [

@@ -27,5 +27,6 @@ urlpatterns = [
     path("api/", api.urls),
     path("", include("escalada.accounts.urls")),
     path("", include("escalada.customers.urls")),
-    path("", include("escalada.tickets.urls")),
+    path("", include("escalada.desk.urls")),
+    path("", include("escalada.sla.urls")),
 ]

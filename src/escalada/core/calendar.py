@@ -309,3 +309,31 @@ def _dst_dates(zone_name: str, year: int) -> tuple[int, ...]:
             affected.update((lo - 1, lo, hi))
         sample = step_end
     return tuple(sorted(a for a in affected if first <= a < last))
+
+
+class ContinuousCalendar:
+    """Calendar time: always open, no holidays. Used for targets in calendar minutes, so the
+    clocks read the same ``add``/``elapsed`` interface whether a policy counts business time or not."""
+
+    timezone = "UTC"
+
+    def elapsed(self, start: datetime, end: datetime) -> timedelta:
+        _require_aware(start, "start")
+        _require_aware(end, "end")
+        return max(end - start, timedelta(0))
+
+    def add(self, start: datetime, duration: timedelta) -> datetime:
+        _require_aware(start, "start")
+        if duration < timedelta(0):
+            raise ValueError(f"A duration cannot be negative ({duration}).")
+        if duration > MAX_HORIZON:
+            raise ValueError(f"A duration beyond ten years ({duration.days} days) is not a support target.")
+        return start.astimezone(UTC) + duration
+
+    def is_open(self, at: datetime) -> bool:
+        _require_aware(at, "at")
+        return True
+
+    def next_open(self, at: datetime) -> datetime:
+        _require_aware(at, "at")
+        return at.astimezone(UTC)

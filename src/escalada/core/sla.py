@@ -166,6 +166,14 @@ def clock_fulfill(clock: Clock, *, calendar: Calendar, now: datetime) -> Clock:
     )
 
 
+def clock_reopen(clock: Clock, *, calendar: Calendar, now: datetime) -> Clock:
+    """A solved ticket came back: a fulfilled clock counts again from ``now`` with the business
+    time it had already used (a late clock stays breached). Other clocks come back unchanged."""
+    if clock.state != ClockState.FULFILLED:
+        return clock
+    return _schedule(replace(clock, fulfilled_at=None), calendar, now)
+
+
 def clock_breach(clock: Clock, *, now: datetime) -> Clock | None:
     """The timer's decision at ``now``: the breached clock, or None when nothing is due (a stale
     or early wake-up changes nothing). The breach is dated at the due instant, not the wake-up."""

@@ -17,7 +17,8 @@ from escalada.base.errors import Conflict, NotFound, PermissionDenied, Validatio
 from escalada.base.pagination import paginate_by_id
 from escalada.customers.selectors import contact_of
 from escalada.customers.services import contact_find_or_create
-from escalada.tickets import selectors, services
+from escalada.desk import verbs
+from escalada.tickets import selectors
 from escalada.tickets.forms import (
     UNSOLVED,
     AssignForm,
@@ -119,7 +120,7 @@ def ticket_new(request: HttpRequest) -> HttpResponse:
                     requester = contact_find_or_create(
                         email=data["requester_email"], name=data.get("requester_name") or "", actor=user
                     )
-                ticket = services.ticket_create(
+                ticket = verbs.ticket_open(
                     subject=data["subject"],
                     description=data["description"],
                     requester=requester,
@@ -195,7 +196,7 @@ def ticket_reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
         )
         try:
             ticket = selectors.ticket_get_accessible(user=user, ticket_id=ticket.pk, action=action)
-            services.ticket_reply(
+            verbs.ticket_reply(
                 ticket=ticket,
                 actor=user,
                 body=form.cleaned_data["body"],
@@ -237,7 +238,7 @@ def ticket_status(request: HttpRequest, ticket_id: int) -> HttpResponse:
     form = StatusForm(request.POST)
     if form.is_valid():
         try:
-            services.ticket_change_status(ticket=ticket, status=form.cleaned_data["status"], actor=_user(request))
+            verbs.ticket_change_status(ticket=ticket, status=form.cleaned_data["status"], actor=_user(request))
         except ValidationFailed as exc:
             apply_service_errors(form, exc)
         else:
@@ -258,7 +259,7 @@ def ticket_assign(request: HttpRequest, ticket_id: int) -> HttpResponse:
             assignee_id = int(form.cleaned_data["assignee"]) if form.cleaned_data.get("assignee") else None
             team = form.cleaned_data.get("team")
             _, assignee = selectors.assignment_targets(team_id=None, assignee_id=assignee_id)
-            services.ticket_assign(ticket=ticket, team=team, assignee=assignee, actor=_user(request))
+            verbs.ticket_assign(ticket=ticket, team=team, assignee=assignee, actor=_user(request))
         except ValidationFailed as exc:
             apply_service_errors(form, exc, aliases={"assignee_id": "assignee", "team_id": "team"})
         else:
@@ -277,7 +278,7 @@ def ticket_properties(request: HttpRequest, ticket_id: int) -> HttpResponse:
     if form.is_valid():
         data = form.cleaned_data
         try:
-            services.ticket_update(
+            verbs.ticket_update(
                 ticket=ticket,
                 changes={
                     "priority": data["priority"],

@@ -13,6 +13,8 @@ from escalada.base.pagination import paginate_by_id
 from escalada.base.schemas import ErrorOut
 from escalada.customers.selectors import contact_of
 from escalada.customers.services import contact_find_or_create, email_problem, normalize_email
+from escalada.desk import verbs
+from escalada.desk.schemas import TicketDetailOut
 from escalada.tickets import selectors, services
 from escalada.tickets.models import Category, Message, Ticket
 from escalada.tickets.schemas import (
@@ -22,7 +24,6 @@ from escalada.tickets.schemas import (
     MessageOut,
     ReplyIn,
     TicketCreateIn,
-    TicketOut,
     TicketPage,
     TicketQuery,
     TicketUpdateIn,
@@ -66,7 +67,7 @@ CUSTOMER_CHANNELS = {"web", "api"}
 STAFF_ONLY_ON_CREATE = ("severity", "team_id", "assignee_id", "tags")
 
 
-@router.post("/tickets", response={201: TicketOut, **ERRORS}, summary="Create a ticket")
+@router.post("/tickets", response={201: TicketDetailOut, **ERRORS}, summary="Create a ticket")
 def ticket_create(request: HttpRequest, payload: TicketCreateIn) -> Status[Ticket]:
     """Agents open tickets for anyone (`requester_email`); customers open them as themselves,
     through the web or the API, and leave severity, team, assignee and tags to the support team."""
@@ -117,7 +118,7 @@ def ticket_create(request: HttpRequest, payload: TicketCreateIn) -> Status[Ticke
         requester = customer or contact_find_or_create(
             email=payload.requester_email or "", name=payload.requester_name or "", actor=user
         )
-        ticket = services.ticket_create(
+        ticket = verbs.ticket_open(
             subject=payload.subject,
             description=payload.description,
             description_html=payload.description_html,
@@ -135,12 +136,12 @@ def ticket_create(request: HttpRequest, payload: TicketCreateIn) -> Status[Ticke
     return Status(201, ticket)
 
 
-@router.get("/tickets/{id:ticket_id}", response={200: TicketOut, **ERRORS}, summary="Get a ticket")
+@router.get("/tickets/{id:ticket_id}", response={200: TicketDetailOut, **ERRORS}, summary="Get a ticket")
 def ticket_get(request: HttpRequest, ticket_id: int) -> Ticket:
     return selectors.ticket_get_accessible(user=_user(request), ticket_id=ticket_id)
 
 
-@router.patch("/tickets/{id:ticket_id}", response={200: TicketOut, **ERRORS}, summary="Update a ticket")
+@router.patch("/tickets/{id:ticket_id}", response={200: TicketDetailOut, **ERRORS}, summary="Update a ticket")
 def ticket_update(request: HttpRequest, ticket_id: int, payload: TicketUpdateIn) -> Ticket:
     """Send only the fields to change. `team_id`/`assignee_id` null clears them; status changes follow the workflow."""
     user = _user(request)
@@ -157,14 +158,14 @@ def ticket_update(request: HttpRequest, ticket_id: int, payload: TicketUpdateIn)
         if "category" in sent:
             changes["category"] = selectors.category_by_slug(sent["category"])
         if changes:
-            ticket = services.ticket_update(ticket=ticket, changes=changes, actor=user)
+            ticket = verbs.ticket_update(ticket=ticket, changes=changes, actor=user)
         if "team_id" in sent or "assignee_id" in sent:
             team_id = sent.get("team_id", ticket.team_id)
             assignee_id = sent.get("assignee_id", ticket.assignee_id)
             team, assignee = selectors.assignment_targets(team_id=team_id, assignee_id=assignee_id)
-            ticket = services.ticket_assign(ticket=ticket, team=team, assignee=assignee, actor=user)
+            ticket = verbs.ticket_assign(ticket=ticket, team=team, assignee=assignee, actor=user)
         if "status" in sent:
-            ticket = services.ticket_change_status(ticket=ticket, status=sent["status"], actor=user)
+            ticket = verbs.ticket_change_status(ticket=ticket, status=sent["status"], actor=user)
     return selectors.ticket_for_output(ticket_id=ticket_id)
 
 
@@ -174,7 +175,7 @@ def ticket_reply(request: HttpRequest, ticket_id: int, payload: ReplyIn) -> Stat
     action = selectors.TicketAction.CHANGE if payload.visibility == "internal" else selectors.TicketAction.REPLY
     with transaction.atomic():
         ticket = selectors.ticket_get_accessible(user=user, ticket_id=ticket_id, action=action)
-        message = services.ticket_reply(
+        message = verbs.ticket_reply(
             ticket=ticket,
             actor=user,
             body=payload.body,

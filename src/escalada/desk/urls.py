@@ -1,6 +1,6 @@
 from django.urls import path
 
-from escalada.tickets import views
+from escalada.desk import views
 
 urlpatterns = [
     path("tickets/", views.ticket_list, name="ticket-list"),

@@ -1,0 +1,150 @@
+"""What people and channels do to a ticket, across areas: the ticket's own change, then the SLA
+clocks it moves — in one transaction. Every face (API, pages, inbound mail, the demo, later the
+workers) calls these, never the areas' services directly for these actions.
+
+Each verb takes `now` (default: the current time) so the ticket's event and the clocks' event
+carry the same instant.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.utils import timezone
+
+from escalada.accounts.models import Role, Team
+from escalada.accounts.selectors import user_role
+from escalada.customers.models import Contact
+from escalada.sla import clocks
+from escalada.tickets import services as tickets
+from escalada.tickets.models import Category, Message, Priority, Severity, Ticket, Visibility
+
+# What policy conditions read: a change to one of these re-matches the ticket's SLA policy.
+MATCHED_FIELDS = frozenset({"priority", "severity", "category", "tags"})
+
+
+@transaction.atomic
+def ticket_open(
+    *,
+    subject: str,
+    description: str | None,
+    requester: Contact,
+    channel: str,
+    actor: User | None,
+    description_html: str | None = None,
+    priority: str = Priority.NORMAL,
+    severity: str = Severity.SEV3,
+    category: Category | None = None,
+    team: Team | None = None,
+    assignee: User | None = None,
+    tags: list[str] | None = None,
+    external_message_id: str | None = None,
+    now: datetime | None = None,
+) -> Ticket:
+    """A new ticket from any channel, on the SLA policy that matches it, its clocks started."""
+    at = now or timezone.now()
+    ticket = tickets.ticket_create(
+        subject=subject,
+        description=description,
+        description_html=description_html,
+        requester=requester,
+        channel=channel,
+        actor=actor,
+        priority=priority,
+        severity=severity,
+        category=category,
+        team=team,
+        assignee=assignee,
+        tags=tags,
+        external_message_id=external_message_id,
+        now=at,
+    )
+    clocks.ticket_sla_start(ticket=ticket, actor=actor, now=at)
+    return ticket
+
+
+@transaction.atomic
+def ticket_reply(
+    *,
+    ticket: Ticket,
+    actor: User,
+    body: str | None,
+    body_html: str | None = None,
+    visibility: str = Visibility.PUBLIC,
+    channel: str = "web",
+    status: str | None = None,
+    author_contact: Contact | None = None,
+    external_message_id: str | None = None,
+    now: datetime | None = None,
+) -> Message:
+    """A public reply or an internal note. A public agent reply fulfils the response clocks; a
+    customer message starts the next response clock; the status it implies pauses, resumes,
+    fulfils or reopens the rest."""
+    at = now or timezone.now()
+    before_status = ticket.status
+    message = tickets.ticket_reply(
+        ticket=ticket,
+        actor=actor,
+        body=body,
+        body_html=body_html,
+        visibility=visibility,
+        channel=channel,
+        status=status,
+        author_contact=author_contact,
+        external_message_id=external_message_id,
+        now=at,
+    )
+    fresh = message.ticket
+    is_customer = author_contact is not None or user_role(user=actor) == Role.CUSTOMER
+    message_by = None
+    if message.visibility == Visibility.PUBLIC:
+        message_by = "customer" if is_customer else "agent"
+    clocks.ticket_sla_sync(ticket=fresh, before_status=before_status, message_by=message_by, actor=actor, now=at)
+    return message
+
+
+@transaction.atomic
+def ticket_change_status(*, ticket: Ticket, status: str, actor: User | None, now: datetime | None = None) -> Ticket:
+    """Move the ticket along its workflow; the clocks pause, resume, are fulfilled or reopen."""
+    at = now or timezone.now()
+    before_status = ticket.status
+    ticket = tickets.ticket_change_status(ticket=ticket, status=status, actor=actor, now=at)
+    clocks.ticket_sla_sync(ticket=ticket, before_status=before_status, message_by=None, actor=actor, now=at)
+    return ticket
+
+
+@transaction.atomic
+def ticket_update(*, ticket: Ticket, changes: tickets.TicketChanges, actor: User | None, now: datetime | None = None) -> Ticket:
+    """Change the ticket's properties; when a policy condition reads one of them, the SLA policy
+    is matched again and the clocks re-targeted from their start."""
+    at = now or timezone.now()
+    before = {name: _value(ticket, name) for name in changes}
+    ticket = tickets.ticket_update(ticket=ticket, changes=changes, actor=actor, now=at)
+    changed = {name for name in changes if _value(ticket, name) != before[name]}
+    if changed & MATCHED_FIELDS:
+        clocks.ticket_sla_rematch(ticket=ticket, actor=actor, now=at)
+    return ticket
+
+
+@transaction.atomic
+def ticket_assign(
+    *, ticket: Ticket, team: Team | None, assignee: User | None, actor: User | None, now: datetime | None = None
+) -> Ticket:
+    """Set team and assignee; a new team may mean another policy (conditions on team) or other
+    business hours (policies counting in the team's hours)."""
+    at = now or timezone.now()
+    before_team = ticket.team_id
+    ticket = tickets.ticket_assign(ticket=ticket, team=team, assignee=assignee, actor=actor, now=at)
+    if ticket.team_id != before_team:
+        clocks.ticket_sla_rematch(ticket=ticket, actor=actor, now=at)
+    return ticket
+
+
+def _value(ticket: Ticket, name: str) -> object:
+    if name == "category":
+        return ticket.category_id
+    if name == "tags":
+        return sorted(ticket.tags.values_list("name", flat=True))
+    return getattr(ticket, name)
