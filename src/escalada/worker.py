@@ -1,7 +1,7 @@
 """The background worker: `escalada worker`.
 
-It wakes, runs every job that is due and sleeps again; later issues add the SLA timers, the
-escalation ladder and outbox delivery as jobs. Each job's own rows carry their due instants,
+It wakes, runs every job that is due and sleeps again: SLA warnings and breaches every turn,
+housekeeping less often; later issues add the escalation ladder and outbox delivery as jobs. Each job's own rows carry their due instants,
 so a job only ever touches rows that are due (an indexed range scan), never all tickets.
 Tests call `run_once(now=…)` directly.
 """
@@ -20,6 +20,7 @@ from django.db import close_old_connections
 from django.utils import timezone
 
 from escalada.accounts.services import idempotency_key_purge
+from escalada.sla.clocks import sla_fire_due
 
 logger = logging.getLogger("escalada.worker")
 
@@ -33,7 +34,11 @@ class Job:
 
 
 def default_jobs() -> list[Job]:
-    return [Job(name="idempotency_key_purge", every=timedelta(minutes=5), run=lambda now: idempotency_key_purge(now=now))]
+    return [
+        # Every turn: claims only the clocks whose warning or breach instant has come (indexed).
+        Job(name="sla_fire_due", every=timedelta(0), run=lambda now: sla_fire_due(now=now)),
+        Job(name="idempotency_key_purge", every=timedelta(minutes=5), run=lambda now: idempotency_key_purge(now=now)),
+    ]
 
 
 @dataclass

@@ -104,8 +104,10 @@ def _schedule(clock: Clock, calendar: Calendar, since: datetime) -> Clock:
         return replace(clock, state=ClockState.BREACHED, due_at=None, warn_at=None, running_since=since)
     due = calendar.add(since, clock.target - clock.consumed)
     warn_at = None
-    if clock.warned_at is None and clock.warn_after is not None and clock.warn_after >= clock.consumed:
-        warn_at = calendar.add(since, clock.warn_after - clock.consumed)
+    if clock.warned_at is None and clock.warn_after is not None:
+        # A warning point already behind the used time (a stricter target applied later) is due
+        # at once rather than never.
+        warn_at = calendar.add(since, max(clock.warn_after - clock.consumed, timedelta(0)))
     return replace(clock, state=ClockState.RUNNING, running_since=since, due_at=due, warn_at=warn_at)
 
 

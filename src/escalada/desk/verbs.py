@@ -83,6 +83,7 @@ def ticket_reply(
     customer message starts the next response clock; the status it implies pauses, resumes,
     fulfils or reopens the rest."""
     at = now or timezone.now()
+    ticket = _locked(ticket)
     before_status = ticket.status
     message = tickets.ticket_reply(
         ticket=ticket,
@@ -109,6 +110,7 @@ def ticket_reply(
 def ticket_change_status(*, ticket: Ticket, status: str, actor: User | None, now: datetime | None = None) -> Ticket:
     """Move the ticket along its workflow; the clocks pause, resume, are fulfilled or reopen."""
     at = now or timezone.now()
+    ticket = _locked(ticket)
     before_status = ticket.status
     ticket = tickets.ticket_change_status(ticket=ticket, status=status, actor=actor, now=at)
     clocks.ticket_sla_sync(ticket=ticket, before_status=before_status, message_by=None, actor=actor, now=at)
@@ -120,6 +122,7 @@ def ticket_update(*, ticket: Ticket, changes: tickets.TicketChanges, actor: User
     """Change the ticket's properties; when a policy condition reads one of them, the SLA policy
     is matched again and the clocks re-targeted from their start."""
     at = now or timezone.now()
+    ticket = _locked(ticket)
     before = {name: _value(ticket, name) for name in changes}
     ticket = tickets.ticket_update(ticket=ticket, changes=changes, actor=actor, now=at)
     changed = {name for name in changes if _value(ticket, name) != before[name]}
@@ -135,11 +138,18 @@ def ticket_assign(
     """Set team and assignee; a new team may mean another policy (conditions on team) or other
     business hours (policies counting in the team's hours)."""
     at = now or timezone.now()
+    ticket = _locked(ticket)
     before_team = ticket.team_id
     ticket = tickets.ticket_assign(ticket=ticket, team=team, assignee=assignee, actor=actor, now=at)
     if ticket.team_id != before_team:
         clocks.ticket_sla_rematch(ticket=ticket, actor=actor, now=at)
     return ticket
+
+
+def _locked(ticket: Ticket) -> Ticket:
+    """The ticket as it is now, locked for this transaction: what the SLA compares against is
+    the state before this change, not whatever the caller loaded earlier."""
+    return Ticket.objects.select_for_update().get(pk=ticket.pk)
 
 
 def _value(ticket: Ticket, name: str) -> object:

@@ -3,6 +3,7 @@ tickets to the facts policy conditions read."""
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
@@ -24,7 +25,7 @@ CONTINUOUS = ContinuousCalendar()
 HOLIDAY_YEARS_BACK = 2
 HOLIDAY_YEARS_AHEAD = 11
 
-_cache: dict[tuple[int, int, int], BusinessCalendar] = {}
+_cache: dict[tuple[str, str, tuple[str, ...], str, str, int], BusinessCalendar] = {}
 _cache_lock = threading.Lock()
 
 
@@ -63,7 +64,15 @@ def calendar_to_core(calendar: Calendar | None, *, now: datetime) -> BusinessCal
     """The core calendar of a row (cached per calendar version); calendar time for None."""
     if calendar is None:
         return CONTINUOUS
-    key = (calendar.pk, calendar.version, now.year)
+    # Keyed by content, not by id and version: ids can be reused after a delete (SQLite).
+    key = (
+        calendar.time_zone,
+        json.dumps(calendar.weekly, sort_keys=True),
+        tuple(calendar.holidays),
+        calendar.holiday_country,
+        calendar.holiday_subdivision,
+        now.year,
+    )
     cached = _cache.get(key)
     if cached is not None:
         return cached

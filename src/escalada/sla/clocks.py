@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -132,11 +132,16 @@ class _Changes:
         self.before: dict[str, Any] = {}
         self.after: dict[str, Any] = {}
         self.dirty: dict[str, Clock] = {}
+        self.timer_events: list[tuple[Clock, str, dict[str, Any]]] = []
 
     def update(self, row: Clock, step: Callable[[core.Clock, CoreCalendar], core.Clock]) -> None:
-        clock = adapters.clock_to_core(row)
+        original = adapters.clock_to_core(row)
+        # A warning or breach whose instant has passed but which no worker has fired yet is
+        # fired first, so a pause or a reply never hides it (the fence keeps it single).
+        clock, fired = timer_decisions(original, now=self.now)
+        self.timer_events += [(row, kind, data) for kind, data in fired]
         updated = step(clock, adapters.calendar_to_core(row.calendar, now=self.now))
-        if updated == clock:
+        if updated == original:
             return
         label = _label(row)
         self.before.setdefault(label, _view(row))
@@ -156,6 +161,8 @@ class _Changes:
                 row.save()
             else:
                 row.save(update_fields=adapters.CLOCK_FIELDS)
+        for row, kind, data in self.timer_events:
+            _timer_event(row, kind, data, now=self.now)
 
     @property
     def changed(self) -> bool:
@@ -399,15 +406,8 @@ def sla_fire_due(*, now: datetime, limit: int = 200) -> int:
     return fired
 
 
-@transaction.atomic
-def _fire_one(*, pk: int, fence: int, now: datetime) -> int:
-    query = Clock.objects.filter(pk=pk, fence=fence)
-    if connection.features.has_select_for_update_skip_locked:
-        query = query.select_for_update(skip_locked=True)
-    row = query.first()
-    if row is None:
-        return 0
-    clock = adapters.clock_to_core(row)
+def timer_decisions(clock: core.Clock, *, now: datetime) -> tuple[core.Clock, list[tuple[str, dict[str, Any]]]]:
+    """The clock after the warning and breach due by `now`, and the Events they make."""
     events: list[tuple[str, dict[str, Any]]] = []
     warned = core.clock_warn(clock, now=now)
     if warned is not None:
@@ -417,22 +417,40 @@ def _fire_one(*, pk: int, fence: int, now: datetime) -> int:
     if breached is not None:
         clock = breached
         events.append(("sla.breached", {"due_at": breached.breached_at}))
-    if not events:
-        # Nothing is due after all (the row moved since it was read): set the next instant right.
-        adapters.clock_copy(row, clock)
-        Clock.objects.filter(pk=pk, fence=fence).update(next_fire_at=row.next_fire_at, fence=row.fence)
-        return 0
+    return clock, events
+
+
+def _timer_event(row: Clock, kind: str, data: dict[str, Any], *, now: datetime) -> None:
+    event_record(
+        subject_type="ticket",
+        subject_id=row.ticket_id,
+        kind=kind,
+        actor=None,
+        occurred_at=now,
+        # Instants in UTC, as everywhere in the event log.
+        after={
+            "metric": row.metric,
+            "cycle": row.cycle,
+            **{key: value.astimezone(UTC) if isinstance(value, datetime) else value for key, value in data.items()},
+            "fired_at": now.astimezone(UTC),
+        },
+    )
+
+
+@transaction.atomic
+def _fire_one(*, pk: int, fence: int, now: datetime) -> int:
+    query = Clock.objects.filter(pk=pk, fence=fence)
+    if connection.features.has_select_for_update_skip_locked:
+        query = query.select_for_update(skip_locked=True)
+    row = query.first()
+    if row is None:
+        return 0  # another worker holds it, or it changed since it was read: not ours to fire
+    clock, events = timer_decisions(adapters.clock_to_core(row), now=now)
     adapters.clock_copy(row, clock)
-    updated = Clock.objects.filter(pk=pk, fence=fence).update(**{name: getattr(row, name) for name in adapters.CLOCK_FIELDS})
-    if updated != 1:
+    fields = adapters.CLOCK_FIELDS if events else ["next_fire_at", "fence"]
+    # Conditional on the fence read above: a stale read writes nothing and records nothing.
+    if Clock.objects.filter(pk=pk, fence=fence).update(**{name: getattr(row, name) for name in fields}) != 1:
         return 0
     for kind, data in events:
-        event_record(
-            subject_type="ticket",
-            subject_id=row.ticket_id,
-            kind=kind,
-            actor=None,
-            occurred_at=now,
-            after={"metric": row.metric, "cycle": row.cycle, **data, "fired_at": now},
-        )
+        _timer_event(row, kind, data, now=now)
     return len(events)

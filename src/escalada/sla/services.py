@@ -248,6 +248,8 @@ def _recompute_running_clocks(*, calendar: Calendar, old_core: CoreCalendar, now
         rows = list(
             Clock.objects.select_for_update()
             .filter(calendar=calendar, state=ClockState.RUNNING, pk__gt=last_pk)
+            # A clock whose warning or breach is already due is the worker's to fire first.
+            .exclude(next_fire_at__lte=now)
             .order_by("pk")[:RECOMPUTE_BATCH]
         )
         if not rows:
