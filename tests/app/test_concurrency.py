@@ -80,3 +80,23 @@ def test_one_idempotency_key_at_once_creates_one_ticket() -> None:
     assert len({content for _, content in results}) == 1  # every caller got the same answer
     assert Ticket.objects.filter(subject="Once").count() == 1
     assert IdempotencyKey.objects.filter(key="race-1").count() == 1
+
+
+def test_six_workers_at_once_fire_each_warning_and_breach_once() -> None:
+    from escalada.audit.models import Event
+    from escalada.customers.services import contact_find_or_create
+    from escalada.desk.verbs import ticket_open
+    from escalada.sla.clocks import sla_fire_due
+    from tests.app.sla.scenario import berlin, berlin_calendar, standard_policy
+
+    standard_policy(berlin_calendar())
+    requester = contact_find_or_create(email="racer@example.com", actor=None)
+    for i in range(10):
+        ticket_open(subject=f"T{i}", description="x", requester=requester, channel="email", actor=None, priority="high", now=berlin(23, 10))
+
+    fired = _at_once(lambda i: sla_fire_due(now=berlin(24, 12)))
+    # 10 tickets × 2 clocks × (warning + breach), whoever fired them.
+    assert sum(fired) == 40
+    assert Event.objects.filter(kind="sla.warning").count() == 20
+    assert Event.objects.filter(kind="sla.breached").count() == 20
+    assert sla_fire_due(now=berlin(24, 13)) == 0

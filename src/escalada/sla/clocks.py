@@ -108,7 +108,9 @@ def _bound(ticket: Ticket) -> Applied:
 
 
 def _locked_clocks(ticket: Ticket) -> list[Clock]:
-    return list(Clock.objects.select_for_update().select_related("calendar").filter(ticket=ticket).order_by("metric", "cycle"))
+    return list(
+        Clock.objects.select_for_update(of=("self",)).select_related("calendar").filter(ticket=ticket).order_by("metric", "cycle")
+    )
 
 
 def _latest(rows: list[Clock], metric: str) -> Clock | None:

@@ -229,10 +229,15 @@ class PolicyForm(forms.Form):
         for priority in PRIORITIES:
             for metric in METRICS:
                 self.fields[f"minutes_{priority}_{metric}"] = forms.IntegerField(
-                    required=False, label=f"{priority.label} {metric.label.lower()} target (minutes)"
+                    required=False,
+                    label=f"{priority.label} {metric.label.lower()} target (minutes)",
+                    widget=forms.NumberInput(attrs={"placeholder": "minutes", "class": "minutes"}),
                 )
                 self.fields[f"warn_{priority}_{metric}"] = forms.CharField(
-                    required=False, max_length=40, label=f"{priority.label} {metric.label.lower()} warning"
+                    required=False,
+                    max_length=40,
+                    label=f"{priority.label} {metric.label.lower()} warning",
+                    widget=forms.TextInput(attrs={"placeholder": "warn at", "class": "warn"}),
                 )
         # Which inputs each entry of the targets list came from, so its errors land there.
         self.target_aliases: dict[str, str] = {}
