@@ -52,8 +52,9 @@ $(VENV)/.bench-installed: $(VENV)/.dev-installed
 	$(BIN)/pip install -q -c constraints.txt -e '.[dev,bench]'
 	@touch $@
 
-bench: $(VENV)/.bench-installed ## benchmarks (print figures): API ingest, calendar vs businesstimedelta
+bench: $(VENV)/.bench-installed ## benchmarks (print figures): calendar vs businesstimedelta, clock recompute, API ingest
 	$(BIN)/python bench/calendar.py
+	$(BIN)/python bench/recompute.py
 	$(BIN)/python bench/ingest.py
 
 format: $(VENV)/.dev-installed ## format the code

@@ -21,7 +21,8 @@ from escalada.accounts.models import AgentProfile
 from escalada.accounts.services import agent_create, team_create
 from escalada.customers.models import Contact, Organization, Tier
 from escalada.customers.services import contact_create, organization_create
-from escalada.tickets import services as tickets
+from escalada.desk import verbs as tickets
+from escalada.sla import services as sla
 from escalada.tickets.models import Category, Channel, Priority, Severity, Status, Ticket, Visibility
 
 CATEGORIES = [
@@ -89,6 +90,7 @@ def demo_load(*, password: str, tickets_count: int = 300, seed: int = 20261123, 
         Category.objects.get_or_create(slug=slug, defaults={"name": name})
     categories = {c.slug: c for c in Category.objects.all()}
 
+    _demo_sla()
     teams = {
         "support": team_create(name="Support", tier_count=3, description="Front line, L1 to L3.", actor=None),
         "engineering": team_create(name="Engineering", tier_count=2, description="Product defects and outages.", actor=None),
@@ -177,7 +179,7 @@ def demo_load(*, password: str, tickets_count: int = 300, seed: int = 20261123, 
         team_slug = routed if index > 0 and rng.random() < 0.3 else "support"
         team = teams[team_slug]
         assignee = rng.choice(by_team[team_slug]).user if rng.random() < 0.7 else None
-        ticket = tickets.ticket_create(
+        ticket = tickets.ticket_open(
             subject=SUBJECTS[category_slug][0] if index == 0 else rng.choice(SUBJECTS[category_slug]),
             description="\n\n".join(fake.paragraphs(nb=rng.randint(1, 3))),
             requester=requester,
@@ -193,6 +195,66 @@ def demo_load(*, password: str, tickets_count: int = 300, seed: int = 20261123, 
         )
         _demo_progress(ticket=ticket, rng=rng, fake=fake, created=created, now=now, assignee=assignee)
     return DemoSummary(organizations=len(organizations), contacts=len(contacts), agents=len(agents), tickets=tickets_count)
+
+
+def _targets(first: int, next_: int, resolution: int, priority: str) -> list[sla.TargetData]:
+    return [
+        {"priority": priority, "metric": "first_response", "minutes": first, "warn_percent": 75},
+        {"priority": priority, "metric": "next_response", "minutes": next_, "warn_percent": 75},
+        {"priority": priority, "metric": "resolution", "minutes": resolution, "warn_percent": 75},
+    ]
+
+
+def _demo_sla() -> None:
+    """DESIGN.md's Berlin desk: business hours with Berlin's public holidays, and ranked policies."""
+    berlin = sla.calendar_create(
+        data={
+            "name": "Berlin office",
+            "time_zone": "Europe/Berlin",
+            "weekly": {day: [["09:00", "17:00"]] for day in ("mon", "tue", "wed", "thu", "fri")},
+            "holiday_country": "DE",
+            "holiday_subdivision": "BE",
+        },
+        actor=None,
+    )
+    sla.policy_create(
+        data={
+            "name": "Sev 1 around the clock",
+            "rank": 5,
+            "conditions": [{"field": "severity", "operator": "is", "value": "sev1"}],
+            "is_business_time": False,
+            "calendar": None,
+            "targets": [t for p in ("urgent", "high", "normal", "low") for t in _targets(15, 30, 240, p)],
+        },
+        actor=None,
+    )
+    sla.policy_create(
+        data={
+            "name": "Enterprise — high",
+            "rank": 10,
+            "conditions": [
+                {"field": "organization_tier", "operator": "is", "value": "enterprise"},
+                {"field": "priority", "operator": "in", "value": ["urgent", "high"]},
+            ],
+            "calendar": berlin,
+            "targets": [*_targets(30, 30, 240, "urgent"), *_targets(60, 60, 480, "high")],
+        },
+        actor=None,
+    )
+    sla.policy_create(
+        data={
+            "name": "Standard",
+            "rank": 100,
+            "calendar": berlin,
+            "targets": [
+                *_targets(60, 120, 480, "urgent"),
+                *_targets(240, 240, 960, "high"),
+                *_targets(480, 480, 2400, "normal"),
+                *_targets(960, 960, 4800, "low"),
+            ],
+        },
+        actor=None,
+    )
 
 
 def _demo_progress(

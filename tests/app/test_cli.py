@@ -9,6 +9,7 @@ from escalada.audit.models import Event
 from escalada.cli import main
 from escalada.customers.models import Contact, Organization
 from escalada.demo import demo_load
+from escalada.sla.models import Clock, TicketPolicy
 from escalada.tickets.models import Channel, Ticket
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -68,3 +69,10 @@ def test_demo_data_is_deterministic_and_audited() -> None:
     assert Event.objects.filter(kind="ticket.created").count() == 40
     statuses = {s: Ticket.objects.filter(status=s).count() for s in ("new", "open", "pending", "solved", "closed")}
     assert statuses == STATUSES_WITH_SEED  # the fixed seed gives the same world every time
+    # DESIGN.md's step 2: Ana's ticket is on "Enterprise — high", and the page can say why.
+    binding = TicketPolicy.objects.get(ticket=first)
+    assert (binding.policy_name, binding.reason) == (
+        "Enterprise — high",
+        "matched: organization_tier=enterprise, priority=urgent|high",
+    )
+    assert Clock.objects.get(ticket=first, metric="resolution").target_us == 8 * 3600 * 10**6
