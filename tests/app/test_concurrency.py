@@ -92,7 +92,15 @@ def test_six_workers_at_once_fire_each_warning_and_breach_once() -> None:
     standard_policy(berlin_calendar())
     requester = contact_find_or_create(email="racer@example.com", actor=None)
     for i in range(10):
-        ticket_open(subject=f"T{i}", description="x", requester=requester, channel="email", actor=None, priority="high", now=berlin(23, 10))
+        ticket_open(
+            subject=f"T{i}",
+            description="x",
+            requester=requester,
+            channel="email",
+            actor=None,
+            priority="high",
+            now=berlin(23, 10),
+        )
 
     fired = _at_once(lambda i: sla_fire_due(now=berlin(24, 12)))
     # 10 tickets × 2 clocks × (warning + breach), whoever fired them.

@@ -27,7 +27,9 @@ def berlin_calendar(**extra: Any) -> Calendar:
     return services.calendar_create(data=data, actor=None, now=berlin(1, 8))
 
 
-def targets(priority: str, first: int | None, resolution: int | None, next_: int | None = None, warn: int | None = 75) -> list[Any]:
+def targets(
+    priority: str, first: int | None, resolution: int | None, next_: int | None = None, warn: int | None = 75
+) -> list[Any]:
     rows: list[Any] = []
     for metric, minutes in (("first_response", first), ("next_response", next_), ("resolution", resolution)):
         if minutes is not None:

@@ -38,7 +38,9 @@ def test_calendar_crud_and_refusals(world: World, api_as: dict[str, Client]) -> 
         1,
     )
     before = database_state()
-    overlap = patch(api_as["admin"], f"/api/v1/sla/calendars/{calendar['id']}", {"weekly": {"tue": [["09:00", "13:00"], ["12:30", "17:00"]]}})
+    overlap = patch(
+        api_as["admin"], f"/api/v1/sla/calendars/{calendar['id']}", {"weekly": {"tue": [["09:00", "13:00"], ["12:30", "17:00"]]}}
+    )
     assert overlap.status_code == 422
     assert field_errors(overlap) == {"weekly.tue": "tue: 09:00-13:00 and 12:30-17:00 overlap."}
     unknown = post(api_as["admin"], "/api/v1/sla/calendars", {**body, "name": "Mars", "time_zone": "Mars/Base"})
@@ -78,11 +80,20 @@ def test_policy_crud_with_field_errors(world: World, api_as: dict[str, Client]) 
     bad = post(
         api_as["admin"],
         "/api/v1/sla/policies",
-        {**body, "name": "Enterprise Urgent", "calendar_id": 999, "conditions": [{"field": "vip", "operator": "is", "value": "yes"}]},
+        {
+            **body,
+            "name": "Enterprise Urgent",
+            "calendar_id": 999,
+            "conditions": [{"field": "vip", "operator": "is", "value": "yes"}],
+        },
     )
     assert bad.status_code == 422
     assert field_errors(bad) == {"calendar_id": "There is no calendar 999."}
-    bad = post(api_as["admin"], "/api/v1/sla/policies", {**body, "name": "enterprise urgent", "conditions": [{"field": "vip", "operator": "is", "value": "yes"}]})
+    bad = post(
+        api_as["admin"],
+        "/api/v1/sla/policies",
+        {**body, "name": "enterprise urgent", "conditions": [{"field": "vip", "operator": "is", "value": "yes"}]},
+    )
     assert field_errors(bad) == {
         "name": "A policy named 'enterprise urgent' exists already.",
         "conditions[0]": "vip is true or false.",
@@ -104,7 +115,9 @@ def test_a_ticket_shows_its_clocks_and_why_its_policy_matched(world: World, api_
     assert data["sla_policy"]["name"] == "Standard"
     assert data["sla_policy"]["reason"] == "matched: no conditions (the default policy)"
     first = data["sla"][0]
-    assert {k: first[k] for k in ("metric", "cycle", "state", "started_at", "due_at", "warn_at", "breached_at", "fulfilled_at")} == {
+    assert {
+        k: first[k] for k in ("metric", "cycle", "state", "started_at", "due_at", "warn_at", "breached_at", "fulfilled_at")
+    } == {
         "metric": "first_response",
         "cycle": 1,
         "state": "running",
@@ -118,7 +131,11 @@ def test_a_ticket_shows_its_clocks_and_why_its_policy_matched(world: World, api_
     customer = api_as["ana"].get(f"/api/v1/tickets/{ticket.pk}").json()
     assert (customer["sla"], customer["sla_policy"]) == (None, None)
     tested = post(api_as["sam"], "/api/v1/sla/policies/test", {"ticket_id": ticket.pk}).json()
-    assert tested == {"policy_id": tested["policy_id"], "name": "Standard", "reason": "matched: no conditions (the default policy)"}
+    assert tested == {
+        "policy_id": tested["policy_id"],
+        "name": "Standard",
+        "reason": "matched: no conditions (the default policy)",
+    }
 
 
 def test_a_ticket_created_through_the_api_starts_its_clocks(world: World, api_as: dict[str, Client]) -> None:
@@ -126,15 +143,26 @@ def test_a_ticket_created_through_the_api_starts_its_clocks(world: World, api_as
     created = post(
         api_as["sam"],
         "/api/v1/tickets",
-        {"subject": "Down", "description": "All down", "requester_email": "ana@northwind.example", "channel": "phone", "priority": "urgent"},
+        {
+            "subject": "Down",
+            "description": "All down",
+            "requester_email": "ana@northwind.example",
+            "channel": "phone",
+            "priority": "urgent",
+        },
     )
     assert created.status_code == 201
-    assert [(c["metric"], c["state"]) for c in created.json()["sla"]] == [("first_response", "running"), ("resolution", "running")]
+    assert [(c["metric"], c["state"]) for c in created.json()["sla"]] == [
+        ("first_response", "running"),
+        ("resolution", "running"),
+    ]
 
 
 def test_preview_answers_when_a_target_is_due(world: World, api_as: dict[str, Client]) -> None:
     calendar = berlin_calendar(holidays=["2026-11-24"])
-    saved = post(api_as["sam"], "/api/v1/sla/preview", {"calendar_id": calendar.pk, "start": "2026-11-23T15:00:00Z", "minutes": 120})
+    saved = post(
+        api_as["sam"], "/api/v1/sla/preview", {"calendar_id": calendar.pk, "start": "2026-11-23T15:00:00Z", "minutes": 120}
+    )
     # Monday 16:00 Berlin: 1 h on Monday, Tuesday is a holiday, 1 h on Wednesday.
     assert saved.json() == {
         "due_at": "2026-11-25T09:00:00Z",
@@ -145,7 +173,11 @@ def test_preview_answers_when_a_target_is_due(world: World, api_as: dict[str, Cl
     unsaved = post(
         api_as["sam"],
         "/api/v1/sla/preview",
-        {"calendar": {"time_zone": "America/New_York", "weekly": {"mon": [["22:00", "24:00"]], "tue": [["00:00", "06:00"]]}}, "start": "2026-11-24T03:30:00Z", "minutes": 60},
+        {
+            "calendar": {"time_zone": "America/New_York", "weekly": {"mon": [["22:00", "24:00"]], "tue": [["00:00", "06:00"]]}},
+            "start": "2026-11-24T03:30:00Z",
+            "minutes": 60,
+        },
     )
     # An overnight shift is one stretch across midnight: 22:30 + 60 min = 23:30 New York.
     assert unsaved.json()["due_at"] == "2026-11-24T04:30:00Z"
@@ -153,14 +185,20 @@ def test_preview_answers_when_a_target_is_due(world: World, api_as: dict[str, Cl
     assert (wall.json()["due_at"], wall.json()["business_time"]) == ("2026-11-28T23:30:00Z", False)
     naive = post(api_as["sam"], "/api/v1/sla/preview", {"calendar_id": calendar.pk, "start": "2026-11-23T15:00:00", "minutes": 1})
     assert (naive.status_code, list(field_errors(naive))) == (422, ["start"])
-    negative = post(api_as["sam"], "/api/v1/sla/preview", {"calendar_id": calendar.pk, "start": "2026-11-23T15:00:00Z", "minutes": -5})
+    negative = post(
+        api_as["sam"], "/api/v1/sla/preview", {"calendar_id": calendar.pk, "start": "2026-11-23T15:00:00Z", "minutes": -5}
+    )
     assert field_errors(negative) == {"minutes": "A target cannot be negative."}
     too_far = post(api_as["sam"], "/api/v1/sla/preview", {"start": "2026-11-23T15:00:00Z", "minutes": 6_000_000})
     assert field_errors(too_far) == {"minutes": "A target can be at most 3653 days (ten years)."}
     bad_week = post(
         api_as["sam"],
         "/api/v1/sla/preview",
-        {"calendar": {"time_zone": "UTC", "weekly": {"sat": [["10:00", "09:00"]]}}, "start": "2026-11-23T15:00:00Z", "minutes": 1},
+        {
+            "calendar": {"time_zone": "UTC", "weekly": {"sat": [["10:00", "09:00"]]}},
+            "start": "2026-11-23T15:00:00Z",
+            "minutes": 1,
+        },
     )
     assert field_errors(bad_week) == {"calendar.weekly.sat": "sat: an interval must close after it opens (10:00-09:00)."}
     assert post(api_as["ana"], "/api/v1/sla/preview", {"start": "2026-11-23T15:00:00Z", "minutes": 1}).status_code == 403
@@ -171,6 +209,8 @@ def test_ics_upload_through_the_api(world: World, api_as: dict[str, Client]) -> 
     ics = b"BEGIN:VCALENDAR\nVERSION:2.0\nBEGIN:VEVENT\nUID:a\nDTSTART;VALUE=DATE:20261231\nEND:VEVENT\nEND:VCALENDAR\n"
     response = api_as["admin"].post(f"/api/v1/sla/calendars/{calendar.pk}/holidays/import", ics, content_type="text/calendar")
     assert (response.status_code, response.json()["holidays"]) == (200, ["2026-12-31"])
-    refused = api_as["admin"].post(f"/api/v1/sla/calendars/{calendar.pk}/holidays/import", b"\xff\xfe", content_type="text/calendar")
+    refused = api_as["admin"].post(
+        f"/api/v1/sla/calendars/{calendar.pk}/holidays/import", b"\xff\xfe", content_type="text/calendar"
+    )
     assert refused.status_code == 422
     assert list(field_errors(refused)) == ["file"]

@@ -29,7 +29,12 @@ def test_a_new_ticket_starts_first_response_and_resolution_on_the_matching_polic
     standard_policy(berlin_calendar())
     ticket = open_ticket(world, berlin(23, 10))  # Monday 10:00, high
     first, resolution = clock(ticket, "first_response"), clock(ticket, "resolution")
-    assert (first.state, first.started_at, first.due_at, first.warn_at) == ("running", berlin(23, 10), berlin(23, 11), berlin(23, 10, 45))
+    assert (first.state, first.started_at, first.due_at, first.warn_at) == (
+        "running",
+        berlin(23, 10),
+        berlin(23, 11),
+        berlin(23, 10, 45),
+    )
     assert first.next_fire_at == berlin(23, 10, 45)
     # 8 business hours: 7 on Monday, 1 on Tuesday; the warning at 75 % = 6 h.
     assert (resolution.due_at, resolution.warn_at, resolution.target_us) == (berlin(24, 10), berlin(23, 16), minutes(480))
@@ -82,7 +87,9 @@ def test_next_response_runs_one_cycle_per_customer_turn_and_keeps_history(world:
 def test_pending_pauses_resolution_over_the_weekend_and_the_customer_resumes_it(world: World) -> None:
     standard_policy(berlin_calendar())
     ticket = open_ticket(world, berlin(27, 15))  # Friday 15:00
-    verbs.ticket_reply(ticket=ticket, actor=world.sam.user, body="Can you send the invoice?", status="pending", now=berlin(27, 16))
+    verbs.ticket_reply(
+        ticket=ticket, actor=world.sam.user, body="Can you send the invoice?", status="pending", now=berlin(27, 16)
+    )
     paused = clock(ticket, "resolution")
     assert (paused.state, paused.consumed_us, paused.due_at, paused.next_fire_at, paused.paused_at) == (
         "paused",

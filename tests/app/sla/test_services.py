@@ -30,7 +30,12 @@ def test_calendar_validation_names_each_field(world: World) -> None:
             data={
                 "name": "",
                 "time_zone": "Mars/Olympus",
-                "weekly": {"mon": [["09:00", "17:00"]], "tue": [["09:00", "13:00"], ["12:00", "17:00"]], "wed": [["18:00", "08:00"]], "fun": []},
+                "weekly": {
+                    "mon": [["09:00", "17:00"]],
+                    "tue": [["09:00", "13:00"], ["12:00", "17:00"]],
+                    "wed": [["18:00", "08:00"]],
+                    "fun": [],
+                },
                 "holidays": ["2026-12-25", "25.12.2026"],
                 "holiday_country": "XX",
             },
@@ -61,9 +66,9 @@ def test_country_holidays_close_the_calendar(world: World) -> None:
     assert not core.is_open(berlin(25, 10, month=12))
     assert core.is_open(berlin(24, 10, month=12))
     assert date(2026, 1, 6) in core.holidays  # Epiphany: Bavaria, not all of Germany
-    assert errors_of(lambda: berlin_calendar(name="x", holiday_country="DE", holiday_subdivision="ZZ"))["holiday_subdivision"].startswith(
-        "'ZZ' is not a subdivision of DE"
-    )
+    assert errors_of(lambda: berlin_calendar(name="x", holiday_country="DE", holiday_subdivision="ZZ"))[
+        "holiday_subdivision"
+    ].startswith("'ZZ' is not a subdivision of DE")
 
 
 ICS = b"""BEGIN:VCALENDAR
@@ -140,7 +145,11 @@ def test_editing_a_calendar_moves_running_clocks_and_audits_it(world: World) -> 
 
 def test_policy_validation_names_each_field(world: World) -> None:
     never_open = Calendar.objects.create(
-        name="Closed", time_zone="UTC", weekly={}, created_at=datetime(2026, 1, 1, tzinfo=UTC), updated_at=datetime(2026, 1, 1, tzinfo=UTC)
+        name="Closed",
+        time_zone="UTC",
+        weekly={},
+        created_at=datetime(2026, 1, 1, tzinfo=UTC),
+        updated_at=datetime(2026, 1, 1, tzinfo=UTC),
     )
     before = database_state()
     errors = errors_of(
