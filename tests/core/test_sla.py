@@ -214,3 +214,11 @@ def test_calendar_minutes_count_every_second() -> None:
         wall.add(datetime(2026, 11, 23), timedelta(0))  # noqa: DTZ001
     with pytest.raises(ValueError, match="negative"):
         wall.add(berlin(23, 9), timedelta(seconds=-1))
+
+
+def test_a_warning_point_already_passed_is_due_at_once_after_a_retarget() -> None:
+    clock = start(berlin(23, 9), target=timedelta(hours=8), warning=Warning(percent=75))
+    stricter = clock_retarget(clock, target=timedelta(hours=4), warning=Warning(percent=50), calendar=CAL, now=berlin(23, 12))
+    # 3 h used; the new warning point (2 h) was passed at 11:00: that is its instant, already
+    # behind `now`, so the timer fires it on its next turn.
+    assert (stricter.state, stricter.due_at, stricter.warn_at) == (ClockState.RUNNING, berlin(23, 13), berlin(23, 11))

@@ -105,9 +105,10 @@ def _schedule(clock: Clock, calendar: Calendar, since: datetime) -> Clock:
     due = calendar.add(since, clock.target - clock.consumed)
     warn_at = None
     if clock.warned_at is None and clock.warn_after is not None:
-        # A warning point already behind the used time (a stricter target applied later) is due
-        # at once rather than never.
-        warn_at = calendar.add(since, max(clock.warn_after - clock.consumed, timedelta(0)))
+        # A warning point already behind the used time (a stricter target applied later, hours
+        # changed under a clock whose warning had not fired yet) is due at once, not never.
+        overdue = clock.warn_after < clock.consumed
+        warn_at = since if overdue else calendar.add(since, clock.warn_after - clock.consumed)
     return replace(clock, state=ClockState.RUNNING, running_since=since, due_at=due, warn_at=warn_at)
 
 

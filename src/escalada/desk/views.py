@@ -8,6 +8,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from escalada.accounts.models import Role
@@ -18,6 +19,8 @@ from escalada.base.pagination import paginate_by_id
 from escalada.customers.selectors import contact_of
 from escalada.customers.services import contact_find_or_create
 from escalada.desk import verbs
+from escalada.sla.selectors import ticket_sla, ticket_sla_many
+from escalada.sla.views import Chip, sla_chips, viewer_zone
 from escalada.tickets import selectors
 from escalada.tickets.forms import (
     UNSOLVED,
@@ -79,12 +82,20 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
         page = paginate_by_id(tickets, cursor=None, limit=PAGE_SIZE)
     query = request.GET.copy()
     query.pop("cursor", None)
+    is_staff = is_staff_role(user_role(user=user))
+    chips: dict[int, list[Chip]] = {}
+    if is_staff:
+        now, zone = timezone.now(), viewer_zone(user)
+        clocks = ticket_sla_many(ticket_ids=[t.pk for t in page.items], now=now)
+        labels = {t.pk: t.get_status_display() for t in page.items}
+        chips = {pk: sla_chips(views, now=now, zone=zone, status_label=labels[pk]) for pk, views in clocks.items()}
     context = {
         "nav": "tickets",
         "form": form,
         "page": page,
+        "rows": [(t, chips.get(t.pk, [])) for t in page.items],
         "base_query": query.urlencode(),
-        "is_staff": is_staff_role(user_role(user=user)),
+        "is_staff": is_staff,
     }
     return render(request, "tickets/list.html", context)
 
@@ -164,7 +175,14 @@ def _detail_context(request: HttpRequest, ticket: Ticket, **forms: Any) -> dict[
         "events": event_list_for_subject(subject_type="ticket", subject_id=ticket.pk) if is_staff else [],
         "is_closed": ticket.status == Status.CLOSED,
     }
-    if not is_staff:
+    if is_staff:
+        # Customers never see SLA clocks or the policy their ticket is on.
+        now, zone = timezone.now(), viewer_zone(user)
+        sla = ticket_sla(ticket=ticket, now=now)
+        context["sla"] = sla
+        context["sla_chips"] = sla_chips(sla.current, now=now, zone=zone, status_label=ticket.get_status_display())
+        context["sla_zone"] = zone.key
+    else:
         context["reply_form"].fields.pop("visibility", None)
         context["reply_form"].fields.pop("status", None)
     return context

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import holidays as holiday_sets
 
@@ -107,23 +108,53 @@ def _us(delta: timedelta) -> int:
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
-def clock_to_core(row: Clock) -> CoreClock:
+CORE_FIELDS = (
+    "metric",
+    "cycle",
+    "state",
+    "target_us",
+    "warn_after_us",
+    "consumed_us",
+    "started_at",
+    "running_since",
+    "due_at",
+    "warn_at",
+    "warned_at",
+    "paused_at",
+    "breached_at",
+    "fulfilled_at",
+)
+
+
+def clock_from_values(values: Mapping[str, Any]) -> CoreClock:
+    """A core clock from a clock row's column values (a row's ``__dict__`` or ``.values()``)."""
+    warn_after = values["warn_after_us"]
     return CoreClock(
-        metric=CoreMetric(row.metric),
-        target=timedelta(microseconds=row.target_us),
-        warn_after=timedelta(microseconds=row.warn_after_us) if row.warn_after_us is not None else None,
-        started_at=row.started_at,
-        state=CoreState(row.state),
-        consumed=timedelta(microseconds=row.consumed_us),
-        running_since=row.running_since,
-        due_at=row.due_at,
-        warn_at=row.warn_at,
-        warned_at=row.warned_at,
-        paused_at=row.paused_at,
-        breached_at=row.breached_at,
-        fulfilled_at=row.fulfilled_at,
-        cycle=row.cycle,
+        metric=CoreMetric(values["metric"]),
+        target=timedelta(microseconds=values["target_us"]),
+        warn_after=timedelta(microseconds=warn_after) if warn_after is not None else None,
+        started_at=values["started_at"],
+        state=CoreState(values["state"]),
+        consumed=timedelta(microseconds=values["consumed_us"]),
+        running_since=values["running_since"],
+        due_at=values["due_at"],
+        warn_at=values["warn_at"],
+        warned_at=values["warned_at"],
+        paused_at=values["paused_at"],
+        breached_at=values["breached_at"],
+        fulfilled_at=values["fulfilled_at"],
+        cycle=values["cycle"],
     )
+
+
+def clock_to_core(row: Clock) -> CoreClock:
+    return clock_from_values(row.__dict__)
+
+
+def next_fire_at(clock: CoreClock) -> datetime | None:
+    """The timer's next instant for a clock: the earlier of its warning and due instants."""
+    instants = [t for t in (clock.warn_at, clock.due_at) if t is not None]
+    return min(instants) if clock.state == CoreState.RUNNING and instants else None
 
 
 CLOCK_FIELDS = [
@@ -154,8 +185,7 @@ def clock_copy(row: Clock, clock: CoreClock) -> None:
     row.running_since = clock.running_since
     row.due_at = clock.due_at
     row.warn_at = clock.warn_at
-    instants = [t for t in (clock.warn_at, clock.due_at) if t is not None]
-    row.next_fire_at = min(instants) if clock.state == CoreState.RUNNING and instants else None
+    row.next_fire_at = next_fire_at(clock)
     row.warned_at = clock.warned_at
     row.paused_at = clock.paused_at
     row.breached_at = clock.breached_at

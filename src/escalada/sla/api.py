@@ -8,9 +8,11 @@ from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Router, Status
 
-from escalada.base.errors import ValidationFailed
+from escalada.accounts.models import Team
+from escalada.base.errors import NotFound, ValidationFailed
 from escalada.base.schemas import ErrorOut
 from escalada.core.calendar import MAX_HORIZON, BusinessCalendar, ContinuousCalendar
+from escalada.customers.models import Organization
 from escalada.sla import adapters, selectors, services
 from escalada.sla.models import Calendar
 from escalada.sla.schemas import (
@@ -18,6 +20,8 @@ from escalada.sla.schemas import (
     CalendarOut,
     CalendarPatchIn,
     CalendarUpdateOut,
+    HoursIn,
+    HoursOut,
     PolicyIn,
     PolicyOut,
     PolicyPatchIn,
@@ -98,6 +102,34 @@ def calendar_delete(request: HttpRequest, calendar_id: int) -> Status[None]:
     selectors.require_admin(user)
     services.calendar_delete(calendar=selectors.calendar_get(user=user, calendar_id=calendar_id), actor=user)
     return Status(204, None)
+
+
+@router.put("/sla/teams/{id:team_id}/calendar", response={200: HoursOut, **ERRORS}, summary="Set a team's business hours")
+def team_hours(request: HttpRequest, team_id: int, payload: HoursIn) -> dict[str, Any]:
+    """For policies that count in the team's hours (`hours_source: team`)."""
+    user = _user(request)
+    selectors.require_admin(user)
+    team = Team.objects.filter(pk=team_id).first()
+    if team is None:
+        raise NotFound(f"There is no team {team_id}.")
+    services.hours_link(calendar=_calendar_ref(user, payload.calendar_id), team=team, actor=user)
+    return {"calendar_id": payload.calendar_id}
+
+
+@router.put(
+    "/sla/organizations/{id:organization_id}/calendar",
+    response={200: HoursOut, **ERRORS},
+    summary="Set a customer's business hours",
+)
+def organization_hours(request: HttpRequest, organization_id: int, payload: HoursIn) -> dict[str, Any]:
+    """For policies that count in the customer's hours (`hours_source: organization`)."""
+    user = _user(request)
+    selectors.require_admin(user)
+    organization = Organization.objects.filter(pk=organization_id).first()
+    if organization is None:
+        raise NotFound(f"There is no organization {organization_id}.")
+    services.hours_link(calendar=_calendar_ref(user, payload.calendar_id), organization=organization, actor=user)
+    return {"calendar_id": payload.calendar_id}
 
 
 # --- policies ----------------------------------------------------------------------------------

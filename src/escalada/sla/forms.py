@@ -20,7 +20,15 @@ from escalada.sla.models import Calendar, HoursSource, Metric, Policy
 from escalada.sla.services import MAX_TARGET_MINUTES, PAUSABLE, CalendarData, PolicyData, TargetData
 from escalada.tickets.models import Priority, Status
 
-DAY_NAMES = {"mon": "Monday", "tue": "Tuesday", "wed": "Wednesday", "thu": "Thursday", "fri": "Friday", "sat": "Saturday", "sun": "Sunday"}
+DAY_NAMES = {
+    "mon": "Monday",
+    "tue": "Tuesday",
+    "wed": "Wednesday",
+    "thu": "Thursday",
+    "fri": "Friday",
+    "sat": "Saturday",
+    "sun": "Sunday",
+}
 _INTERVAL = re.compile(r"^(\d{1,2}:\d{2}(?::\d{2})?)\s*[-–]\s*(\d{1,2}:\d{2}(?::\d{2})?)$")
 _INDEX = re.compile(r"^(?P<name>[a-z_]+)\[(?P<index>\d+)\](?:\.(?P<part>[a-z_]+))?$")
 
@@ -131,6 +139,9 @@ class IcsForm(forms.Form):
     file = forms.FileField(label="ICS file", help_text="Its all-day events are added as holidays; timed events are skipped.")
 
 
+PREVIEW_YEARS = (2000, 2100)  # far enough either way, and clear of datetime's limits
+
+
 class PreviewForm(forms.Form):
     start = forms.CharField(label="Start", widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
     minutes = forms.IntegerField(min_value=0, max_value=MAX_TARGET_MINUTES, label="Target (minutes)")
@@ -144,6 +155,9 @@ class PreviewForm(forms.Form):
             parsed = datetime.fromisoformat(text)
         except ValueError:
             self.add_error("start", f"{text!r} is not a date and time like 2026-11-23T16:00.")
+            return None
+        if not PREVIEW_YEARS[0] <= parsed.year <= PREVIEW_YEARS[1]:
+            self.add_error("start", f"Give a start between the years {PREVIEW_YEARS[0]} and {PREVIEW_YEARS[1]}.")
             return None
         if parsed.tzinfo is not None:
             return parsed
@@ -217,7 +231,9 @@ class PolicyForm(forms.Form):
     calendar = forms.ModelChoiceField(queryset=Calendar.objects.order_by("name"), required=False, empty_label="— none —")
     hours_source = forms.ChoiceField(label="Whose hours", choices=HoursSource.choices)
     conditions = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false", "class": "code"}), help_text=CONDITIONS_HELP
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false", "class": "code"}),
+        help_text=CONDITIONS_HELP,
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -289,7 +305,13 @@ class PolicyForm(forms.Form):
                     f"{key}.warn_minutes_before": warn,
                 }
                 targets.append(
-                    {"priority": priority, "metric": metric, "minutes": minutes, "warn_percent": percent, "warn_minutes_before": before}
+                    {
+                        "priority": priority,
+                        "metric": metric,
+                        "minutes": minutes,
+                        "warn_percent": percent,
+                        "warn_minutes_before": before,
+                    }
                 )
         return targets
 

@@ -164,3 +164,11 @@ def calendar_out(calendar: Calendar, **extra: Any) -> dict[str, Any]:
         "updated_at": calendar.updated_at,
         **extra,
     }
+
+
+class HoursIn(StrictSchema):
+    calendar_id: DbId | None = Field(description="The calendar holding these hours; null: back to each policy's own")
+
+
+class HoursOut(Schema):
+    calendar_id: int | None

@@ -9,7 +9,7 @@ under the old hours; what is left counts under the new ones.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, TypedDict
 
 import holidays as holiday_sets
@@ -240,40 +240,57 @@ def calendar_update(*, calendar: Calendar, data: CalendarData, actor: User | Non
 
 def _recompute_running_clocks(*, calendar: Calendar, old_core: CoreCalendar, now: datetime) -> int:
     """Re-schedule every running clock on the calendar: time used until `now` counted under
-    the old hours, the rest under the new. Batched; the caller's transaction holds them all."""
+    the old hours, the rest under the new. Batched by id; the caller's transaction holds them all.
+
+    This reads column values rather than model instances and writes with one prepared UPDATE
+    per clock (executemany): Django's bulk_update builds a CASE expression per field and row,
+    which cost seconds per thousand clocks.
+    """
     new_core = adapters.calendar_to_core(calendar, now=now)
+    quote = connection.ops.quote_name
+    written = ("consumed_us", "running_since", "due_at", "warn_at", "next_fire_at", "paused_at", "state")
+    assignments = ", ".join(f"{quote(name)} = %s" for name in written)
+    sql = (
+        f"UPDATE {quote(Clock._meta.db_table)} SET {assignments}, {quote('fence')} = {quote('fence')} + 1 "  # noqa: S608 - names from the model
+        f"WHERE {quote('id')} = %s"
+    )
+    moment = connection.ops.adapt_datetimefield_value
     moved = 0
     last_pk = 0
     while True:
-        rows = list(
+        batch = list(
             Clock.objects.select_for_update()
             .filter(calendar=calendar, state=ClockState.RUNNING, pk__gt=last_pk)
-            # A clock whose warning or breach is already due is the worker's to fire first.
-            .exclude(next_fire_at__lte=now)
-            .order_by("pk")[:RECOMPUTE_BATCH]
+            # A clock already past its due instant breached under the hours that applied then:
+            # the worker dates that breach at its due instant. A warning that is due but not yet
+            # fired is rescheduled with the rest and fires at once (it is not lost).
+            .exclude(due_at__lte=now)
+            .order_by("pk")
+            .values("id", *adapters.CORE_FIELDS)[:RECOMPUTE_BATCH]
         )
-        if not rows:
+        if not batch:
             return moved
-        for row in rows:
-            clock = adapters.clock_to_core(row)
+        params = []
+        for values in batch:
             # Bring the used time up to now under the old hours, then count on under the new.
-            held = clock_pause(clock, calendar=old_core, now=now)
-            adapters.clock_copy(row, clock_resume(held, calendar=new_core, now=now))
-        _clocks_write(rows)
-        moved += len(rows)
-        last_pk = rows[-1].pk
-
-
-def _clocks_write(rows: list[Clock]) -> None:
-    """Save many clocks with one prepared UPDATE run per row (executemany). Django's bulk_update
-    builds a CASE expression per field and row, which costs seconds per thousand rows here."""
-    fields = [Clock._meta.get_field(name) for name in adapters.CLOCK_FIELDS]
-    quote = connection.ops.quote_name
-    assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
-    sql = f"UPDATE {quote(Clock._meta.db_table)} SET {assignments} WHERE {quote('id')} = %s"  # noqa: S608 - names from the model
-    params = [[field.get_db_prep_save(getattr(row, field.attname), connection) for field in fields] + [row.pk] for row in rows]
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
+            held = clock_pause(adapters.clock_from_values(values), calendar=old_core, now=now)
+            clock = clock_resume(held, calendar=new_core, now=now)
+            params.append(
+                (
+                    int(clock.consumed / timedelta(microseconds=1)),
+                    moment(clock.running_since),
+                    moment(clock.due_at),
+                    moment(clock.warn_at),
+                    moment(adapters.next_fire_at(clock)),
+                    moment(clock.paused_at),
+                    clock.state.value,
+                    values["id"],
+                )
+            )
+        with connection.cursor() as cursor:
+            cursor.executemany(sql, params)
+        moved += len(batch)
+        last_pk = batch[-1]["id"]
 
 
 @transaction.atomic
@@ -311,16 +328,45 @@ def calendar_delete(*, calendar: Calendar, actor: User | None, now: datetime | N
 
 
 @transaction.atomic
-def hours_link(*, calendar: Calendar | None, team: Team | None = None, organization: Organization | None = None) -> None:
-    """Give a team or an organization its own business hours (None removes them)."""
+def hours_link(
+    *,
+    calendar: Calendar | None,
+    team: Team | None = None,
+    organization: Organization | None = None,
+    actor: User | None,
+    now: datetime | None = None,
+) -> None:
+    """Give a team or an organization its own business hours (None: back to the policy's).
+    Policies that count in the customer's or the team's hours use them for clocks started or
+    re-matched from now on."""
+    if (team is None) == (organization is None):
+        raise ValueError("Link the hours of one team or one organization.")
     if team is not None:
+        subject_type, subject_id = "team", team.pk
+        team_link = TeamCalendar.objects.select_for_update().filter(team=team).first()
+        before = team_link.calendar_id if team_link else None
         TeamCalendar.objects.filter(team=team).delete()
         if calendar is not None:
             TeamCalendar.objects.create(team=team, calendar=calendar)
-    if organization is not None:
+    else:
+        assert organization is not None
+        subject_type, subject_id = "organization", organization.pk
+        org_link = OrganizationCalendar.objects.select_for_update().filter(organization=organization).first()
+        before = org_link.calendar_id if org_link else None
         OrganizationCalendar.objects.filter(organization=organization).delete()
         if calendar is not None:
             OrganizationCalendar.objects.create(organization=organization, calendar=calendar)
+    after = calendar.pk if calendar else None
+    if before != after:
+        event_record(
+            subject_type=subject_type,
+            subject_id=subject_id,
+            kind="sla.hours_linked",
+            actor=actor,
+            occurred_at=_now(now),
+            before={"calendar_id": before},
+            after={"calendar_id": after},
+        )
 
 
 # --- policies ----------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ and a refused change is a 403 page that changed nothing. Customers never see SLA
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -116,33 +116,53 @@ class Chip:
 def _chip(clock: ClockView, *, now: datetime, zone: ZoneInfo, status_label: str) -> Chip:
     label = Metric(clock.metric).label
     kind = "business time" if clock.is_business_time else "calendar time"
-    due = f"due {absolute(clock.due_at, zone)}" if clock.due_at else "no due time"
-    left = f"{span(clock.business_seconds_remaining)} of {kind} left"
+    # A breach is dated at the due instant that passed.
+    late = f"; breached when it was due {absolute(clock.breached_at, zone)}" if clock.breached_at else ""
     if clock.state == ClockState.FULFILLED:
         met = absolute(clock.fulfilled_at, zone) if clock.fulfilled_at else "—"
-        text = "met late" if clock.is_late else "met"
-        return Chip(label, clock.colour, text, f"{label} met {met}; was {due} ({kind})")
+        return Chip(
+            label, clock.colour, "met late" if clock.is_late else "met", f"{label} met {met}{late or ', in time'} ({kind})"
+        )
     if clock.state == ClockState.PAUSED:
         since = absolute(clock.paused_at, zone) if clock.paused_at else "—"
-        title = f"Paused since {since} while the ticket is {status_label.lower()}; {left}"
-        text = f"paused · breached {relative(clock.breached_at, now)}" if clock.breached_at else f"paused · {left}"
-        return Chip(label, clock.colour, text, title)
+        title = f"Paused since {since} while the ticket is {status_label.lower()}{late} ({kind})"
+        if clock.breached_at is not None:
+            return Chip(label, clock.colour, f"paused · breached {relative(clock.breached_at, now)}", title)
+        return Chip(label, clock.colour, f"paused · {span(clock.business_seconds_remaining)} of {kind} left", title)
     if clock.state == ClockState.BREACHED and clock.breached_at is not None:
-        title = f"{label} was {due}, breached {absolute(clock.breached_at, zone)} ({kind})"
+        title = f"{label} was due {absolute(clock.breached_at, zone)} ({kind})"
         return Chip(label, "red", "breached ", title, iso_utc(clock.breached_at), relative(clock.breached_at, now))
     if clock.due_at is None:
         return Chip(label, clock.colour, f"running ({kind})", f"{label}: {kind}")
-    title = f"{label} {due} ({kind})"
+    title = f"{label} due {absolute(clock.due_at, zone)} ({kind})"
+    # The timer worker records warnings and breaches within seconds; until it has, the chip
+    # already shows what the instants say.
+    colour = "amber" if clock.colour == "green" and clock.warn_at is not None and clock.warn_at <= now else clock.colour
     if clock.due_at <= now:
-        # Past due, and the timer worker has not recorded the breach yet (it will within seconds).
-        return Chip(label, "red", f"overdue · was due {wall(clock.due_at, zone, now)} (", title, iso_utc(clock.due_at), relative(clock.due_at, now), ")")
+        return Chip(
+            label,
+            "red",
+            f"overdue · was due {wall(clock.due_at, zone, now)} (",
+            title,
+            iso_utc(clock.due_at),
+            relative(clock.due_at, now),
+            ")",
+        )
     if not clock.is_business_time:
-        return Chip(label, clock.colour, "due ", title, iso_utc(clock.due_at), relative(clock.due_at, now), " (calendar time)")
+        return Chip(label, colour, "due ", title, iso_utc(clock.due_at), relative(clock.due_at, now), " (calendar time)")
     # Business time: how much of it is left is the server's figure as of this page (the browser
     # does not know the calendar's closings and holidays). The due instant itself does not move
     # while the clock runs, so the countdown shows the honest wall time until it.
     text = f"due in {span(clock.business_seconds_remaining)} of business time · {wall(clock.due_at, zone, now)} ("
-    return Chip(label, clock.colour, text, f"{title}; {left} when this page loaded", iso_utc(clock.due_at), relative(clock.due_at, now), ")")
+    return Chip(
+        label,
+        colour,
+        text,
+        f"{title}; {span(clock.business_seconds_remaining)} of business time left when this page loaded",
+        iso_utc(clock.due_at),
+        relative(clock.due_at, now),
+        ")",
+    )
 
 
 def sla_chips(clocks: list[ClockView], *, now: datetime, zone: ZoneInfo, status_label: str) -> list[Chip]:
@@ -175,7 +195,7 @@ def _read_only(form: PolicyForm | CalendarForm) -> None:
 
 
 def week_summary(weekly: dict[str, list[list[str]]]) -> str:
-    """"Mon–Fri 09:00–17:00 · Sat 10:00–14:00": runs of days with the same hours together."""
+    """Runs of days with the same hours together: "Mon–Fri 09:00–17:00 · Sat 10:00–14:00"."""
     runs: list[tuple[list[str], str]] = []
     for day in WEEKDAYS:
         hours = format_intervals(weekly.get(day, []), dash="–")
@@ -183,9 +203,7 @@ def week_summary(weekly: dict[str, list[list[str]]]) -> str:
             runs[-1][0].append(day)
         else:
             runs.append(([day], hours))
-    parts = [
-        f"{days[0].title()}{'–' + days[-1].title() if len(days) > 1 else ''} {hours}" for days, hours in runs if hours
-    ]
+    parts = [f"{days[0].title()}{'–' + days[-1].title() if len(days) > 1 else ''} {hours}" for days, hours in runs if hours]
     return " · ".join(parts) or "never open"
 
 
@@ -222,7 +240,9 @@ def targets_summary(policy: Policy) -> list[str]:
     by_priority: dict[str, list[str]] = {}
     order = {metric.value: index for index, metric in enumerate(Metric)}
     for target in sorted(policy.targets.all(), key=lambda t: order.get(t.metric, 9)):
-        by_priority.setdefault(target.priority, []).append(f"{Metric(target.metric).label.lower()} {minutes_text(target.minutes)}")
+        by_priority.setdefault(target.priority, []).append(
+            f"{Metric(target.metric).label.lower()} {minutes_text(target.minutes)}"
+        )
     return [f"{priority.label}: {' · '.join(by_priority[priority])}" for priority in PRIORITIES if priority in by_priority]
 
 
@@ -291,7 +311,9 @@ def _calendar_import(request: HttpRequest, calendar: Calendar) -> HttpResponse:
     if ics_form.is_valid():
         before = len(calendar.holidays)
         try:
-            result = services.calendar_import_ics(calendar=calendar, content=ics_form.cleaned_data["file"].read(), actor=_user(request))
+            result = services.calendar_import_ics(
+                calendar=calendar, content=ics_form.cleaned_data["file"].read(), actor=_user(request)
+            )
         except ValidationFailed as exc:
             show_service_errors(ics_form, exc)
         else:
@@ -429,7 +451,7 @@ def policy_edit(request: HttpRequest, policy_id: int | None = None) -> HttpRespo
 def policy_tester(request: HttpRequest) -> HttpResponse:
     """Which active policy a ticket would match now, and why (next to the one it is on)."""
     user = _user(request)
-    form = TesterForm(request.POST if request.method == "POST" else request.GET)
+    form = TesterForm((request.POST if request.method == "POST" else request.GET) or None)
     outcome: dict[str, Any] | None = None
     try:
         selectors.policy_list(user=user)  # staff only, before any ticket is looked up

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from escalada.audit.models import Event
 from tests.app.conftest import World, database_state
 from tests.app.sla.scenario import WEEKDAYS_9_TO_5, berlin, berlin_calendar, open_ticket, standard_policy
 
@@ -214,3 +215,48 @@ def test_ics_upload_through_the_api(world: World, api_as: dict[str, Client]) -> 
     )
     assert refused.status_code == 422
     assert list(field_errors(refused)) == ["file"]
+
+
+def test_team_and_customer_hours(world: World, api_as: dict[str, Client]) -> None:
+    calendar = berlin_calendar()
+    put = api_as["admin"].put(
+        f"/api/v1/sla/organizations/{world.northwind.pk}/calendar",
+        json.dumps({"calendar_id": calendar.pk}),
+        content_type="application/json",
+    )
+    assert (put.status_code, put.json()) == (200, {"calendar_id": calendar.pk})
+    assert world.northwind.sla_calendar.calendar_id == calendar.pk
+    before = database_state()
+    assert (
+        api_as["sam"]
+        .put(
+            f"/api/v1/sla/teams/{world.support.pk}/calendar",
+            json.dumps({"calendar_id": calendar.pk}),
+            content_type="application/json",
+        )
+        .status_code
+        == 403
+    )
+    missing = api_as["admin"].put(
+        f"/api/v1/sla/teams/{world.support.pk}/calendar", json.dumps({"calendar_id": 999}), content_type="application/json"
+    )
+    assert field_errors(missing) == {"calendar_id": "There is no calendar 999."}
+    assert (
+        api_as["admin"]
+        .put("/api/v1/sla/teams/999/calendar", json.dumps({"calendar_id": None}), content_type="application/json")
+        .status_code
+        == 404
+    )
+    assert database_state() == before
+    cleared = api_as["admin"].put(
+        f"/api/v1/sla/organizations/{world.northwind.pk}/calendar",
+        json.dumps({"calendar_id": None}),
+        content_type="application/json",
+    )
+    assert cleared.json() == {"calendar_id": None}
+    kinds = list(
+        Event.objects.filter(subject_type="organization", subject_id=world.northwind.pk, kind="sla.hours_linked").values_list(
+            "after", flat=True
+        )
+    )
+    assert kinds == [{"calendar_id": calendar.pk}, {"calendar_id": None}]

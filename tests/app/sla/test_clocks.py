@@ -219,7 +219,7 @@ def test_customer_hours_are_used_when_the_policy_says_so(world: World) -> None:
         data={"name": "Northwind hours", "time_zone": "America/New_York", "weekly": {"mon": [["09:00", "17:00"]]}},
         actor=None,
     )
-    services.hours_link(calendar=late_shift, organization=world.northwind)
+    services.hours_link(calendar=late_shift, organization=world.northwind, actor=None)
     standard_policy(office, hours_source="organization")
     ticket = open_ticket(world, berlin(23, 10))  # 04:00 in New York: counting starts at 09:00 there
     first = clock(ticket, "first_response")

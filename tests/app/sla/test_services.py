@@ -8,6 +8,7 @@ import pytest
 
 from escalada.audit.models import Event
 from escalada.base.errors import Conflict, ValidationFailed
+from escalada.core.calendar import BusinessCalendar
 from escalada.desk import verbs
 from escalada.sla import adapters, services
 from escalada.sla.models import Calendar
@@ -60,6 +61,7 @@ def test_calendar_validation_names_each_field(world: World) -> None:
 def test_country_holidays_close_the_calendar(world: World) -> None:
     calendar = berlin_calendar(holiday_country="DE", holiday_subdivision="BY")
     core = adapters.calendar_to_core(calendar, now=berlin(23, 9))
+    assert isinstance(core, BusinessCalendar)
     # Friday 2026-12-25 is Christmas: 16 business hours from Thursday 24th 09:00 run out at
     # Monday 28th's closing, so they are due at Tuesday's opening.
     assert core.add(berlin(24, 9, month=12), timedelta(hours=16)) == berlin(29, 9, month=12)
@@ -198,3 +200,18 @@ def test_a_calendar_in_use_is_not_deleted(world: World) -> None:
     with pytest.raises(Conflict, match="A policy uses this calendar"):
         services.calendar_delete(calendar=calendar, actor=None)
     assert Calendar.objects.filter(pk=calendar.pk).exists()
+
+
+def test_a_calendar_edit_reaches_a_clock_whose_warning_is_due_but_not_fired(world: World) -> None:
+    calendar = berlin_calendar()
+    standard_policy(calendar)
+    ticket = open_ticket(world, berlin(23, 9))  # resolution: warning Monday 15:00, due Tuesday 09:00
+    mornings = {day: [["09:00", "13:00"]] for day in WEEKDAYS_9_TO_5}
+    result = services.calendar_update(calendar=calendar, data={"weekly": mornings}, actor=None, now=berlin(23, 15, 30))
+    # first_response (due 10:00) was overdue and stays for the worker; resolution moves:
+    # 6.5 h used, 1.5 h left under the new hours from Tuesday 09:00.
+    assert result.clocks_recomputed == 1
+    resolution = clock(ticket, "resolution")
+    assert (resolution.due_at, resolution.warned_at) == (berlin(24, 10, 30), None)
+    assert resolution.next_fire_at == berlin(23, 15, 30)  # the warning it is owed: at once
+    assert clock(ticket, "first_response").due_at == berlin(23, 10)
