@@ -145,8 +145,18 @@ class BusinessCalendar:
         if self.week_total_us == 0:
             raise ValueError("This calendar is never open: give it opening hours on at least one weekday.")
         local_start = start.astimezone(self.zone)
-        anchor = local_start.year
         first = local_start.date().toordinal()
+        # Fast path (most SLA targets): the target runs out inside the first opening interval
+        # that has not closed yet on the start's date, with no open time between.
+        start_utc = start.astimezone(UTC)
+        for open_at, close_at in self._real_intervals(first):
+            if close_at <= start_utc:
+                continue
+            due = max(start_utc, open_at) + duration
+            if due < close_at:
+                return due
+            break
+        anchor = local_start.year
         target = self._position(start, anchor) + _us(duration)
         lo = self._due_date(first, target, anchor)
         consumed = self._cumulative(lo, anchor)
