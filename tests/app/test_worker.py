@@ -31,10 +31,17 @@ def test_run_once_purges_only_expired_keys_and_respects_the_interval(world: Worl
     _key(world, "at-now", T0)
     _key(world, "live", T0 + timedelta(seconds=1))
     worker = Worker()
-    assert worker.run_once(now=T0) == {"sla_fire_due": 0, "idempotency_key_purge": 2}
+    assert worker.run_once(now=T0) == {"sla_fire_due": 0, "outbox_deliver_due": 0, "idempotency_key_purge": 2}
     assert list(IdempotencyKey.objects.values_list("key", flat=True)) == ["live"]
-    assert worker.run_once(now=T0 + timedelta(minutes=4)) == {"sla_fire_due": 0}  # the purge is not due again yet
-    assert worker.run_once(now=T0 + timedelta(minutes=5)) == {"sla_fire_due": 0, "idempotency_key_purge": 1}
+    assert worker.run_once(now=T0 + timedelta(minutes=4)) == {
+        "sla_fire_due": 0,
+        "outbox_deliver_due": 0,
+    }  # the purge is not due again yet
+    assert worker.run_once(now=T0 + timedelta(minutes=5)) == {
+        "sla_fire_due": 0,
+        "outbox_deliver_due": 0,
+        "idempotency_key_purge": 1,
+    }
     assert IdempotencyKey.objects.count() == 0
 
 

@@ -6,6 +6,7 @@ PostgreSQL cluster; only the environment differs.
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from typing import Any
 
@@ -33,6 +34,7 @@ INSTALLED_APPS = [
     "escalada.accounts",
     "escalada.customers",
     "escalada.tickets",
+    "escalada.notifications",
     "escalada.sla",
     "escalada.desk",
 ]
@@ -162,6 +164,14 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 ESCALADA_IMPORT_MAX_BYTES = env.env_int("ESCALADA_IMPORT_MAX_BYTES", default=10 * 1024 * 1024)
 ESCALADA_IDEMPOTENCY_TTL = timedelta(hours=24)
 
+# Without EMAIL_HOST, outgoing mail is written as .eml files to <data dir>/mail instead of being
+# sent, so a first start never mails the demo's made-up customers; set it to send for real.
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if os.environ.get("EMAIL_HOST")
+    else "django.core.mail.backends.filebased.EmailBackend"
+)
+EMAIL_FILE_PATH = str(DATA_DIR / "mail")
 EMAIL_HOST = env.env_str("EMAIL_HOST", "127.0.0.1")
 EMAIL_PORT = env.env_int("EMAIL_PORT", default=25)
 EMAIL_HOST_USER = env.env_str("EMAIL_HOST_USER", "")
@@ -169,6 +179,11 @@ EMAIL_HOST_PASSWORD = env.env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env.env_bool("EMAIL_USE_TLS", default=False)
 EMAIL_USE_SSL = env.env_bool("EMAIL_USE_SSL", default=False)
 DEFAULT_FROM_EMAIL = env.env_str("DEFAULT_FROM_EMAIL", "support@escalada.localhost")
+EMAIL_TIMEOUT = env.env_int("EMAIL_TIMEOUT", default=10)
+# Webhook targets inside this network (loopback, private ranges) are refused unless listed here.
+ESCALADA_WEBHOOK_ALLOWED_HOSTS = env.env_list("ESCALADA_WEBHOOK_ALLOWED_HOSTS", default=[])
+# How long a delivery worker holds a message it is sending; after that another may send it.
+ESCALADA_OUTBOX_LEASE_SECONDS = env.env_int("ESCALADA_OUTBOX_LEASE_SECONDS", default=120)
 
 NINJA_PAGINATION_PER_PAGE = 50
 

@@ -17,9 +17,10 @@ from django.utils import timezone
 from escalada.accounts.models import Role, Team
 from escalada.accounts.selectors import user_role
 from escalada.customers.models import Contact
+from escalada.notifications import services as notifications
 from escalada.sla import clocks
 from escalada.tickets import services as tickets
-from escalada.tickets.models import Category, Message, Priority, Severity, Ticket, Visibility
+from escalada.tickets.models import Category, Message, Priority, Severity, Status, Ticket, Visibility
 
 # What policy conditions read: a change to one of these re-matches the ticket's SLA policy.
 MATCHED_FIELDS = frozenset({"priority", "severity", "category", "tags"})
@@ -62,6 +63,8 @@ def ticket_open(
         now=at,
     )
     clocks.ticket_sla_start(ticket=ticket, actor=actor, now=at)
+    notifications.customer_notify_received(ticket=ticket, now=at)
+    notifications.webhooks_dispatch(kind="ticket.created", data=notifications.ticket_data(ticket), ticket=ticket, now=at)
     return ticket
 
 
@@ -103,6 +106,12 @@ def ticket_reply(
     if message.visibility == Visibility.PUBLIC:
         message_by = "customer" if is_customer else "agent"
     clocks.ticket_sla_sync(ticket=fresh, before_status=before_status, message_by=message_by, actor=actor, now=at)
+    if message_by == "agent":
+        notifications.customer_notify_reply(ticket=fresh, message=message, now=at)
+    data = {**notifications.ticket_data(fresh), "message_id": message.pk, "author": message_by or "agent"}
+    kind = "ticket.note_added" if message_by is None else "ticket.replied"
+    notifications.webhooks_dispatch(kind=kind, data=data, ticket=fresh, now=at)
+    _after_status(fresh, before_status, at)
     return message
 
 
@@ -114,6 +123,7 @@ def ticket_change_status(*, ticket: Ticket, status: str, actor: User | None, now
     before_status = ticket.status
     ticket = tickets.ticket_change_status(ticket=ticket, status=status, actor=actor, now=at)
     clocks.ticket_sla_sync(ticket=ticket, before_status=before_status, message_by=None, actor=actor, now=at)
+    _after_status(ticket, before_status, at)
     return ticket
 
 
@@ -128,6 +138,9 @@ def ticket_update(*, ticket: Ticket, changes: tickets.TicketChanges, actor: User
     changed = {name for name in changes if _value(ticket, name) != before[name]}
     if changed & MATCHED_FIELDS:
         clocks.ticket_sla_rematch(ticket=ticket, actor=actor, now=at)
+    if changed:
+        data = {**notifications.ticket_data(ticket), "changed": sorted(changed)}
+        notifications.webhooks_dispatch(kind="ticket.updated", data=data, ticket=ticket, now=at)
     return ticket
 
 
@@ -139,11 +152,23 @@ def ticket_assign(
     business hours (policies counting in the team's hours)."""
     at = now or timezone.now()
     ticket = _locked(ticket)
-    before_team = ticket.team_id
+    before_team, before_assignee = ticket.team_id, ticket.assignee_id
     ticket = tickets.ticket_assign(ticket=ticket, team=team, assignee=assignee, actor=actor, now=at)
     if ticket.team_id != before_team:
         clocks.ticket_sla_rematch(ticket=ticket, actor=actor, now=at)
+    if (ticket.team_id, ticket.assignee_id) != (before_team, before_assignee):
+        notifications.webhooks_dispatch(kind="ticket.assigned", data=notifications.ticket_data(ticket), ticket=ticket, now=at)
     return ticket
+
+
+def _after_status(ticket: Ticket, before_status: str, at: datetime) -> None:
+    """Tell the customer a ticket was solved, and subscribers that its status moved."""
+    if ticket.status == before_status:
+        return
+    if ticket.status == Status.SOLVED:
+        notifications.customer_notify_solved(ticket=ticket, now=at)
+    data = {**notifications.ticket_data(ticket), "previous_status": before_status}
+    notifications.webhooks_dispatch(kind="ticket.status_changed", data=data, ticket=ticket, now=at)
 
 
 def _locked(ticket: Ticket) -> Ticket:

@@ -33,6 +33,7 @@ from escalada.audit.services import event_record
 from escalada.core import sla as core
 from escalada.core.matching import Match, match_policy
 from escalada.core.sla import Calendar as CoreCalendar
+from escalada.notifications import services as notifications
 from escalada.sla import adapters
 from escalada.sla.models import (
     Calendar,
@@ -423,20 +424,19 @@ def timer_decisions(clock: core.Clock, *, now: datetime) -> tuple[core.Clock, li
 
 
 def _timer_event(row: Clock, kind: str, data: dict[str, Any], *, now: datetime) -> None:
-    event_record(
-        subject_type="ticket",
-        subject_id=row.ticket_id,
-        kind=kind,
-        actor=None,
-        occurred_at=now,
-        # Instants in UTC, as everywhere in the event log.
-        after={
-            "metric": row.metric,
-            "cycle": row.cycle,
-            **{key: value.astimezone(UTC) if isinstance(value, datetime) else value for key, value in data.items()},
-            "fired_at": now.astimezone(UTC),
-        },
-    )
+    """The warning's or breach's Event, and the webhook calls that announce it."""
+    # Instants in UTC, as everywhere in the event log and the webhooks.
+    after = {
+        "metric": row.metric,
+        "cycle": row.cycle,
+        **{key: value.astimezone(UTC) if isinstance(value, datetime) else value for key, value in data.items()},
+        "fired_at": now.astimezone(UTC),
+    }
+    event_record(subject_type="ticket", subject_id=row.ticket_id, kind=kind, actor=None, occurred_at=now, after=after)
+    payload = {
+        key: value.isoformat().replace("+00:00", "Z") if isinstance(value, datetime) else value for key, value in after.items()
+    }
+    notifications.webhooks_dispatch(kind=kind, data={"ticket_id": row.ticket_id, **payload}, ticket=row.ticket, now=now)
 
 
 @transaction.atomic

@@ -1,0 +1,84 @@
+"""The outbox and webhook subscriptions.
+
+Every e-mail and webhook call is an `OutboxMessage` row written in the transaction of the change
+that caused it; the delivery worker sends it later. `next_attempt_at` is the one indexed column
+the worker claims by: a queued or retrying message is due at it, and a message being sent has
+it set to the end of its lease, so one whose worker died is due again when the lease runs out.
+`attempts` doubles as the fencing token: a worker writes its result only if the count it
+claimed is still the row's.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+from escalada.tickets.models import Ticket
+
+
+class OutboxChannel(models.TextChoices):
+    EMAIL = "email", "E-mail"
+    WEBHOOK = "webhook", "Webhook"
+
+
+class OutboxState(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed, will retry"
+    DEAD = "dead", "Dead (gave up)"
+
+
+PENDING_STATES = (OutboxState.QUEUED, OutboxState.SENDING, OutboxState.FAILED)
+
+
+class WebhookSubscription(models.Model):
+    """Another system that wants events: where, which event types, and the signing secret."""
+
+    name = models.CharField(max_length=100)
+    url = models.URLField(max_length=2000)
+    event_types = models.JSONField(default=list)  # e.g. ["ticket.created", "sla.breached"]; ["*"] for all
+    secret = models.CharField(max_length=200)  # Standard Webhooks "whsec_<base64>"
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["name", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.name} → {self.url}"
+
+
+class OutboxMessage(models.Model):
+    kind = models.CharField(max_length=60)  # what it tells: "customer.ticket_received", "sla.breached"…
+    channel = models.CharField(max_length=10, choices=OutboxChannel.choices)
+    recipient = models.CharField(max_length=2000)  # an e-mail address or a URL
+    subject = models.CharField(max_length=300, blank=True)
+    body_text = models.TextField(blank=True)
+    body_html = models.TextField(blank=True)
+    headers = models.JSONField(default=dict)  # e-mail: Message-ID, In-Reply-To, References
+    payload = models.JSONField(default=dict)  # webhook: the JSON body
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    ticket = models.ForeignKey(Ticket, null=True, blank=True, on_delete=models.SET_NULL, related_name="outbox_messages")
+    subscription = models.ForeignKey(
+        WebhookSubscription, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
+    )
+    state = models.CharField(max_length=10, choices=OutboxState.choices, default=OutboxState.QUEUED)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["pk"]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                name="outbox_due_idx",
+                condition=models.Q(state__in=["queued", "sending", "failed"]),
+            ),
+            models.Index(fields=["state", "id"], name="outbox_state_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.kind} to {self.recipient}: {self.state}"

@@ -1,0 +1,306 @@
+"""Writes into the outbox: customer e-mails and webhook calls, in the caller's transaction.
+
+Nothing is sent here. Each function adds rows that the delivery worker sends after the
+transaction commits; a rolled-back change leaves no row behind. Every row has a unique
+idempotency key, so the same notification is never queued twice.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+import uuid
+from datetime import UTC, datetime
+from email.utils import parseaddr
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from escalada.audit.services import event_record
+from escalada.base.errors import Conflict, ValidationFailed
+from escalada.notifications.models import OutboxChannel, OutboxMessage, OutboxState, WebhookSubscription
+from escalada.notifications.ssrf import url_problem
+from escalada.tickets.models import Message, Ticket
+
+# Events another system may subscribe to.
+EVENT_TYPES = (
+    "ticket.created",
+    "ticket.replied",
+    "ticket.note_added",
+    "ticket.status_changed",
+    "ticket.updated",
+    "ticket.assigned",
+    "sla.warning",
+    "sla.breached",
+)
+
+
+def _now(now: datetime | None) -> datetime:
+    return now or timezone.now()
+
+
+def header_problem(value: str) -> str | None:
+    """E-mail header values are one line: a CR or LF would let text inject headers."""
+    if "\r" in value or "\n" in value:
+        return "Must be one line: line breaks are not allowed here (they would break e-mail headers)."
+    return None
+
+
+def mail_domain() -> str:
+    return parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "escalada.localhost"
+
+
+def thread_root_id(ticket: Ticket) -> str:
+    """The Message-ID every mail about a ticket refers to, so mail clients keep one thread."""
+    return f"<ticket-{ticket.pk}@{mail_domain()}>"
+
+
+def subject_token(ticket: Ticket) -> str:
+    """The token customer replies carry in their subject, found again when they come back."""
+    return f"[#{ticket.number}]"
+
+
+def _enqueue(message: OutboxMessage) -> OutboxMessage:
+    """Add the row unless one with the same idempotency key exists (then return that one)."""
+    existing = OutboxMessage.objects.filter(idempotency_key=message.idempotency_key).first()
+    if existing is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            message.save()
+    except IntegrityError:
+        return OutboxMessage.objects.get(idempotency_key=message.idempotency_key)
+    return message
+
+
+def email_enqueue(
+    *,
+    kind: str,
+    to: str,
+    subject: str,
+    body_text: str,
+    body_html: str = "",
+    headers: dict[str, str] | None = None,
+    ticket: Ticket | None,
+    idempotency_key: str,
+    now: datetime | None = None,
+) -> OutboxMessage:
+    """Queue one e-mail. Header values with a line break are refused (no header injection)."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("email_enqueue runs inside the transaction of the change it reports")
+    errors = {}
+    for field, value in {"to": to, "subject": subject, **(headers or {})}.items():
+        problem = header_problem(value)
+        if problem:
+            errors[field] = problem
+    if errors:
+        raise ValidationFailed(errors)
+    at = _now(now)
+    message_id = (
+        f"<ticket-{ticket.pk if ticket else 0}.{hashlib.sha256(idempotency_key.encode()).hexdigest()[:20]}@{mail_domain()}>"
+    )
+    return _enqueue(
+        OutboxMessage(
+            kind=kind,
+            channel=OutboxChannel.EMAIL,
+            recipient=to,
+            subject=subject[:300],
+            body_text=body_text,
+            body_html=body_html,
+            headers={"Message-ID": message_id, **(headers or {})},
+            idempotency_key=idempotency_key,
+            ticket=ticket,
+            created_at=at,
+            next_attempt_at=at,
+        )
+    )
+
+
+def _thread_headers(ticket: Ticket) -> dict[str, str]:
+    """In-Reply-To the customer's latest e-mail on the ticket (else the thread root), and
+    References from the root through the customer's e-mails, so replies thread everywhere."""
+    root = thread_root_id(ticket)
+    inbound = list(
+        Message.objects.filter(ticket=ticket, author_contact__isnull=False, external_message_id__isnull=False)
+        .order_by("-created_at", "-pk")
+        .values_list("external_message_id", flat=True)[:8]
+    )
+    inbound.reverse()
+    references = [root, *(mid for mid in inbound if mid and not header_problem(mid))]
+    return {"In-Reply-To": references[-1], "References": " ".join(references)}
+
+
+def _customer_email(*, kind: str, ticket: Ticket, context: dict[str, Any], key: str, now: datetime) -> OutboxMessage:
+    context = {"ticket": ticket, "token": subject_token(ticket), "support_address": settings.DEFAULT_FROM_EMAIL, **context}
+    subject = " ".join(render_to_string(f"notifications/email/{kind}.subject.txt", context).split())
+    return email_enqueue(
+        kind=f"customer.{kind}",
+        to=ticket.requester.email,
+        subject=subject,
+        body_text=render_to_string(f"notifications/email/{kind}.txt", context),
+        body_html=render_to_string(f"notifications/email/{kind}.html", context),
+        headers=_thread_headers(ticket),
+        ticket=ticket,
+        idempotency_key=key,
+        now=now,
+    )
+
+
+def customer_notify_received(*, ticket: Ticket, now: datetime) -> OutboxMessage:
+    """ "We have your request": the ticket number, and that replies to this mail join it."""
+    return _customer_email(kind="ticket_received", ticket=ticket, context={}, key=f"ticket:{ticket.pk}:received", now=now)
+
+
+def customer_notify_reply(*, ticket: Ticket, message: Message, now: datetime) -> OutboxMessage:
+    """An agent's public reply, sent to the requester."""
+    return _customer_email(
+        kind="agent_reply", ticket=ticket, context={"message": message}, key=f"message:{message.pk}:to-customer", now=now
+    )
+
+
+def customer_notify_solved(*, ticket: Ticket, now: datetime) -> OutboxMessage:
+    """Solved, and how to reopen (reply to this mail)."""
+    return _customer_email(
+        kind="ticket_solved",
+        ticket=ticket,
+        context={},
+        key=f"ticket:{ticket.pk}:solved:{ticket.reopen_count}",
+        now=now,
+    )
+
+
+def webhooks_dispatch(*, kind: str, data: dict[str, Any], ticket: Ticket | None, now: datetime) -> list[OutboxMessage]:
+    """Queue one call per active subscription to `kind` (or to every event, "*")."""
+    if kind not in EVENT_TYPES:
+        raise ValueError(f"{kind!r} is not a webhook event type")
+    queued = []
+    for subscription in WebhookSubscription.objects.filter(is_active=True).order_by("pk"):
+        if kind not in subscription.event_types and "*" not in subscription.event_types:
+            continue
+        key = f"webhook:{subscription.pk}:{uuid.uuid4().hex}"
+        payload = {"type": kind, "timestamp": now.astimezone(UTC).isoformat().replace("+00:00", "Z"), "data": data}
+        queued.append(
+            _enqueue(
+                OutboxMessage(
+                    kind=kind,
+                    channel=OutboxChannel.WEBHOOK,
+                    recipient=subscription.url,
+                    payload=payload,
+                    idempotency_key=key,
+                    ticket=ticket,
+                    subscription=subscription,
+                    created_at=now,
+                    next_attempt_at=now,
+                )
+            )
+        )
+    return queued
+
+
+def ticket_data(ticket: Ticket) -> dict[str, Any]:
+    """What webhooks say about a ticket (ids and words; no message bodies)."""
+    return {
+        "ticket_id": ticket.pk,
+        "number": ticket.number,
+        "subject": ticket.subject,
+        "status": ticket.status,
+        "priority": ticket.priority,
+        "severity": ticket.severity,
+        "channel": ticket.channel,
+        "organization_id": ticket.organization_id,
+        "team_id": ticket.team_id,
+        "assignee_id": ticket.assignee_id,
+    }
+
+
+# --- webhook subscriptions ----------------------------------------------------------------------
+
+
+def new_secret() -> str:
+    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+def _check_subscription(*, name: str, url: str, event_types: list[str]) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if not 1 <= len(name.strip()) <= 100:
+        errors["name"] = "Give the webhook a name of 1 to 100 characters."
+    if len(url) > 2000:
+        errors["url"] = "A URL has at most 2000 characters."
+    else:
+        problem = url_problem(url, allowed_hosts=settings.ESCALADA_WEBHOOK_ALLOWED_HOSTS)
+        if problem:
+            errors["url"] = problem
+    unknown = [t for t in event_types if t != "*" and t not in EVENT_TYPES]
+    if not event_types:
+        errors["event_types"] = f"Choose at least one event type: {', '.join(EVENT_TYPES)} (or * for all)."
+    elif unknown:
+        errors["event_types"] = f"Unknown event type(s) {', '.join(unknown)}; use {', '.join(EVENT_TYPES)} or *."
+    return errors
+
+
+@transaction.atomic
+def webhook_subscription_create(
+    *, name: str, url: str, event_types: list[str], actor: User | None, now: datetime | None = None
+) -> WebhookSubscription:
+    errors = _check_subscription(name=name, url=url, event_types=event_types)
+    if errors:
+        raise ValidationFailed(errors)
+    subscription = WebhookSubscription.objects.create(
+        name=name.strip(), url=url, event_types=sorted(set(event_types)), secret=new_secret(), created_at=_now(now)
+    )
+    event_record(
+        subject_type="webhook",
+        subject_id=subscription.pk,
+        kind="webhook.created",
+        is_new_subject=True,
+        actor=actor,
+        occurred_at=subscription.created_at,
+        after={"name": subscription.name, "url": url, "event_types": subscription.event_types},
+    )
+    return subscription
+
+
+@transaction.atomic
+def webhook_subscription_delete(*, subscription: WebhookSubscription, actor: User | None, now: datetime | None = None) -> None:
+    """Stop calling it. Messages already queued for it are marked dead, so nothing goes out later."""
+    at = _now(now)
+    event_record(
+        subject_type="webhook",
+        subject_id=subscription.pk,
+        kind="webhook.deleted",
+        actor=actor,
+        occurred_at=at,
+        before={"name": subscription.name, "url": subscription.url, "event_types": subscription.event_types},
+    )
+    OutboxMessage.objects.filter(subscription=subscription, state__in=[OutboxState.QUEUED, OutboxState.FAILED]).update(
+        state=OutboxState.DEAD, next_attempt_at=None, last_error="The webhook subscription was deleted."
+    )
+    subscription.delete()
+
+
+@transaction.atomic
+def outbox_replay(*, message: OutboxMessage, actor: User | None, now: datetime | None = None) -> OutboxMessage:
+    """Send a dead (or failing) message again, now. Same idempotency key, same webhook-id."""
+    message = OutboxMessage.objects.select_for_update().get(pk=message.pk)
+    if message.state not in (OutboxState.DEAD, OutboxState.FAILED):
+        raise Conflict(f"Only dead or failing messages are replayed; this one is {message.state}.")
+    at = _now(now)
+    before = {"state": message.state, "attempts": message.attempts, "last_error": message.last_error}
+    message.state = OutboxState.QUEUED
+    message.next_attempt_at = at
+    message.save(update_fields=["state", "next_attempt_at"])
+    event_record(
+        subject_type="outbox",
+        subject_id=message.pk,
+        kind="outbox.replayed",
+        actor=actor,
+        occurred_at=at,
+        before=before,
+        after={"state": message.state},
+    )
+    return message
