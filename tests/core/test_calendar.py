@@ -347,3 +347,14 @@ def test_dst_changes_match_the_reference(case: tuple[BusinessCalendar, datetime]
     due = cal.add(start, timedelta(seconds=target))
     assert reference_elapsed(cal, start, due) == timedelta(seconds=target)
     assert cal.is_open(due)
+
+
+def test_a_close_inside_a_spring_forward_gap_does_not_count_twice() -> None:
+    # New York, 2026-03-08: 02:00-03:00 does not exist. 01:00-02:30 closes inside the gap (read
+    # with the offset before it: 07:30Z), after 03:00 EDT (07:00Z) opened: one stretch, 06:00Z-09:00Z.
+    cal = make("America/New_York", {"sun": [("01:00", "02:30"), ("03:00", "05:00")]})
+    start = datetime(2026, 3, 8, 7, 15, tzinfo=UTC)
+    assert cal.add(start, timedelta(minutes=10)) == datetime(2026, 3, 8, 7, 25, tzinfo=UTC)
+    assert cal.elapsed(start, cal.add(start, timedelta(minutes=10))) == timedelta(minutes=10)
+    day = (datetime(2026, 3, 8, 5, tzinfo=UTC), datetime(2026, 3, 9, 5, tzinfo=UTC))
+    assert cal.elapsed(*day) == timedelta(hours=3)

@@ -222,3 +222,15 @@ def test_a_warning_point_already_passed_is_due_at_once_after_a_retarget() -> Non
     # 3 h used; the new warning point (2 h) was passed at 11:00: that is its instant, already
     # behind `now`, so the timer fires it on its next turn.
     assert (stricter.state, stricter.due_at, stricter.warn_at) == (ClockState.RUNNING, berlin(23, 13), berlin(23, 11))
+
+
+def test_a_retarget_gives_the_new_target_its_own_warning() -> None:
+    clock = start(berlin(23, 9), target=timedelta(hours=2), warning=Warning(percent=50))
+    warned = clock_warn(clock, now=berlin(23, 10))
+    assert warned is not None
+    longer = clock_retarget(warned, target=timedelta(hours=8), warning=Warning(percent=50), calendar=CAL, now=berlin(23, 10))
+    assert (longer.warned_at, longer.warn_at, longer.due_at) == (None, berlin(23, 13), berlin(24, 9))
+    shorter = clock_retarget(
+        warned, target=timedelta(hours=1, minutes=30), warning=Warning(percent=50), calendar=CAL, now=berlin(23, 10)
+    )
+    assert (shorter.warned_at, shorter.warn_at) == (berlin(23, 10), None)  # its warning point (45 min) was passed too

@@ -273,11 +273,17 @@ class BusinessCalendar:
             return []
         day = date.fromordinal(ordinal)
         midnight = datetime.combine(day, time(0))
-        result = []
+        result: list[tuple[datetime, datetime]] = []
         for open_, close in self._plans[day.weekday()].intervals:
             open_at = (midnight + timedelta(microseconds=open_)).replace(tzinfo=self.zone).astimezone(UTC)
             close_at = (midnight + timedelta(microseconds=close)).replace(tzinfo=self.zone).astimezone(UTC)
-            if close_at > open_at:  # an interval inside a spring-forward gap has no real length
+            if close_at <= open_at:  # an interval inside a spring-forward gap has no real length
+                continue
+            if result and open_at <= result[-1][1]:
+                # A close inside a spring-forward gap maps (fold=0) past the next opening: the
+                # two stretches overlap in real time and are one.
+                result[-1] = (result[-1][0], max(result[-1][1], close_at))
+            else:
                 result.append((open_at, close_at))
         return result
 

@@ -203,7 +203,13 @@ def clock_retarget(clock: Clock, *, target: timedelta, warning: Warning | None, 
     if clock.state == ClockState.FULFILLED:
         return clock
     warn_after = warning.consumed_at_warning(target) if warning is not None else None
-    retargeted = replace(clock, target=target, warn_after=warn_after, breached_at=None, due_at=None, warn_at=None)
+    # A warning given for the old target does not stand for the new one unless the new warning
+    # point was passed too: otherwise the new target's warning could never fire.
+    used = clock.used(calendar, now)
+    warned_at = clock.warned_at if warn_after is not None and clock.warned_at is not None and warn_after <= used else None
+    retargeted = replace(
+        clock, target=target, warn_after=warn_after, breached_at=None, due_at=None, warn_at=None, warned_at=warned_at
+    )
     if not clock.is_counting:
         late = clock.consumed > target
         return replace(retargeted, breached_at=(clock.breached_at or clock.paused_at) if late else None)

@@ -237,11 +237,17 @@ def sla_preview(request: HttpRequest, payload: PreviewIn) -> dict[str, Any]:
         calendar = adapters.calendar_to_core(row, now=timezone.now())
     try:
         due = calendar.add(payload.start, duration)
+    except OverflowError:
+        raise ValidationFailed.one("start", "The due time would fall outside the years 1-9999; give a nearer start.") from None
     except ValueError as exc:
         raise ValidationFailed.one("calendar_id" if payload.calendar_id else "calendar", str(exc)) from None
+    try:
+        is_open, counting_starts_at = calendar.is_open(payload.start), calendar.next_open(payload.start)
+    except OverflowError:
+        raise ValidationFailed.one("start", "Give a start within the years 1-9999.") from None
     return {
         "due_at": due,
-        "is_open_at_start": calendar.is_open(payload.start),
-        "counting_starts_at": calendar.next_open(payload.start),
+        "is_open_at_start": is_open,
+        "counting_starts_at": counting_starts_at,
         "business_time": payload.calendar is not None or payload.calendar_id is not None,
     }

@@ -154,7 +154,7 @@ class _Changes:
 
     def add(self, row: Clock) -> None:
         label = _label(row)
-        self.before[label] = None
+        self.before.setdefault(label, None)
         self.after[label] = _view(row)
         self.dirty[label] = row
 
@@ -172,10 +172,16 @@ class _Changes:
         return bool(self.dirty)
 
 
-def _new_clock(*, ticket: Ticket, applied: Applied, metric: str, started_at: datetime, cycle: int, now: datetime) -> Clock | None:
+def _new_clock(
+    *, ticket: Ticket, applied: Applied, metric: str, started_at: datetime, cycle: int, changes: _Changes
+) -> Clock | None:
+    """A clock counting from `started_at` (now, or earlier when a re-match adds a metric): its
+    warning and breach, when already due by now, are fired (dated at their instants) before it
+    is paused for the ticket's status."""
     target = applied.targets.get(metric)
     if target is None:
         return None
+    now = changes.now
     calendar = adapters.calendar_to_core(applied.calendar, now=now)
     clock = core.clock_start(
         metric=core.Metric(metric),
@@ -184,10 +190,13 @@ def _new_clock(*, ticket: Ticket, applied: Applied, metric: str, started_at: dat
         calendar=calendar,
         now=started_at,
     )
+    row = Clock(ticket=ticket, metric=metric, cycle=cycle, policy=applied.policy, calendar=applied.calendar, fence=0)
+    clock, fired = timer_decisions(clock, now=now)
+    changes.timer_events += [(row, kind, data) for kind, data in fired]
     if ticket.status in applied.pause_statuses.get(metric, []):
         clock = core.clock_pause(clock, calendar=calendar, now=now)
-    row = Clock(ticket=ticket, metric=metric, cycle=cycle, policy=applied.policy, calendar=applied.calendar, fence=0)
     adapters.clock_copy(row, clock)
+    changes.add(row)
     return row
 
 
@@ -212,9 +221,7 @@ def ticket_sla_start(*, ticket: Ticket, actor: User | None, now: datetime) -> li
         return []
     changes = _Changes(now)
     for metric in (Metric.FIRST_RESPONSE, Metric.RESOLUTION):
-        row = _new_clock(ticket=ticket, applied=applied, metric=metric, started_at=ticket.created_at, cycle=1, now=now)
-        if row is not None:
-            changes.add(row)
+        _new_clock(ticket=ticket, applied=applied, metric=metric, started_at=ticket.created_at, cycle=1, changes=changes)
     changes.save()
     assert applied.match is not None
     event_record(
@@ -279,9 +286,7 @@ def ticket_sla_sync(
         current = _latest(rows, Metric.NEXT_RESPONSE)
         if current is None or current.state == ClockState.FULFILLED:
             cycle = current.cycle + 1 if current else 1
-            row = _new_clock(ticket=ticket, applied=applied, metric=Metric.NEXT_RESPONSE, started_at=now, cycle=cycle, now=now)
-            if row is not None:
-                changes.add(row)
+            _new_clock(ticket=ticket, applied=applied, metric=Metric.NEXT_RESPONSE, started_at=now, cycle=cycle, changes=changes)
 
     if not changes.changed:
         return
@@ -319,15 +324,27 @@ def ticket_sla_rematch(*, ticket: Ticket, actor: User | None, now: datetime) -> 
                 changes.after[_label(row)] = None
                 removed.append(row)
                 continue
+            # What was due under the old target is recorded first, whatever the worker's timing.
+            caught_up, fired = timer_decisions(adapters.clock_to_core(row), now=now)
+            if fired:
+                changes.before.setdefault(_label(row), _view(row))
+                changes.timer_events += [(row, kind, data) for kind, data in fired]
+                adapters.clock_copy(row, caught_up)
+                changes.after[_label(row)] = _view(row)
+                changes.dirty[_label(row)] = row
             moved = _retarget(row, target=target, applied=applied, now=now)
             if moved is not None:
                 changes.before.setdefault(_label(row), _view(row))
+                if moved.state == core.ClockState.BREACHED and row.state != ClockState.BREACHED:
+                    # The new target was used up already: breached at the instant it ran out.
+                    changes.timer_events.append((row, "sla.breached", {"due_at": moved.breached_at}))
                 adapters.clock_copy(row, moved)
                 row.calendar = applied.calendar
                 row.policy = applied.policy
                 changes.after[_label(row)] = _view(row)
                 changes.dirty[_label(row)] = row
-        _start_missing(ticket=ticket, rows=rows, applied=applied, changes=changes, now=now)
+        kept = [row for row in rows if row not in removed]
+        _start_missing(ticket=ticket, rows=kept, applied=applied, changes=changes)
     if policy_before == policy_after and not changes.after:
         return
     _bind(ticket, applied, now)
@@ -338,6 +355,8 @@ def ticket_sla_rematch(*, ticket: Ticket, actor: User | None, now: datetime) -> 
             row.save()
         else:
             row.save(update_fields=[*adapters.CLOCK_FIELDS, "calendar", "policy"])
+    for row, kind, data in changes.timer_events:
+        _timer_event(row, kind, data, now=now)
     event_record(
         subject_type="ticket",
         subject_id=ticket.pk,
@@ -369,8 +388,8 @@ def _retarget(row: Clock, *, target: Target, applied: Applied, now: datetime) ->
     return core.clock_retarget(clock, target=adapters.target_duration(target), warning=warning, calendar=calendar, now=now)
 
 
-def _start_missing(*, ticket: Ticket, rows: list[Clock], applied: Applied, changes: _Changes, now: datetime) -> None:
-    """Metrics the new policy has a target for but the ticket has no clock of."""
+def _start_missing(*, ticket: Ticket, rows: list[Clock], applied: Applied, changes: _Changes) -> None:
+    """Metrics the new policy has a target for but that have no clock counting for them."""
     starts: list[tuple[str, datetime, int]] = []
     if _latest(rows, Metric.RESOLUTION) is None:
         starts.append((Metric.RESOLUTION, ticket.created_at, 1))
@@ -381,13 +400,12 @@ def _start_missing(*, ticket: Ticket, rows: list[Clock], applied: Applied, chang
         and ticket.last_customer_message_at is not None
         and ticket.last_customer_message_at > ticket.last_agent_reply_at
     )
-    if _latest(rows, Metric.NEXT_RESPONSE) is None and customer_waits:
+    latest_next = _latest(rows, Metric.NEXT_RESPONSE)
+    if customer_waits and (latest_next is None or latest_next.state == ClockState.FULFILLED):
         assert ticket.last_customer_message_at is not None
-        starts.append((Metric.NEXT_RESPONSE, ticket.last_customer_message_at, 1))
+        starts.append((Metric.NEXT_RESPONSE, ticket.last_customer_message_at, latest_next.cycle + 1 if latest_next else 1))
     for metric, started_at, cycle in starts:
-        row = _new_clock(ticket=ticket, applied=applied, metric=metric, started_at=started_at, cycle=cycle, now=now)
-        if row is not None:
-            changes.add(row)
+        _new_clock(ticket=ticket, applied=applied, metric=metric, started_at=started_at, cycle=cycle, changes=changes)
 
 
 # --- the timer -----------------------------------------------------------------------------------

@@ -180,6 +180,7 @@ def calendar_create(*, data: CalendarData, actor: User | None, now: datetime | N
     at = _now(now)
     calendar = Calendar(created_at=at, updated_at=at)
     _apply_calendar(calendar, data)
+    _require_open_time(calendar, now=at)
     with duplicates_refused(
         lambda: _check_calendar(data, instance=None), field="name", message="A calendar with this name exists already."
     ):
@@ -194,6 +195,16 @@ def calendar_create(*, data: CalendarData, actor: User | None, now: datetime | N
         after=_calendar_snapshot(calendar),
     )
     return calendar
+
+
+def _require_open_time(calendar: Calendar, *, now: datetime) -> None:
+    """Holidays may not close a calendar for its whole ten-year horizon: every target on it
+    would then have no due instant."""
+    core = adapters.calendar_to_core(calendar, now=now)
+    try:
+        core.add(now, timedelta(minutes=1))
+    except ValueError as exc:
+        raise ValidationFailed.one("holidays", str(exc)) from None
 
 
 @dataclass(frozen=True)
@@ -213,6 +224,7 @@ def calendar_update(*, calendar: Calendar, data: CalendarData, actor: User | Non
     before = _calendar_snapshot(calendar)
     old_core = adapters.calendar_to_core(calendar, now=at)
     _apply_calendar(calendar, data)
+    _require_open_time(calendar, now=at)
     after = _calendar_snapshot(calendar)
     changed = [key for key in after if before[key] != after[key]]
     if not changed:

@@ -260,3 +260,22 @@ def test_team_and_customer_hours(world: World, api_as: dict[str, Client]) -> Non
         )
     )
     assert kinds == [{"calendar_id": calendar.pk}, {"calendar_id": None}]
+
+
+def test_preview_far_out_starts_are_422s(world: World, api_as: dict[str, Client]) -> None:
+    late = post(api_as["sam"], "/api/v1/sla/preview", {"start": "9999-12-31T23:00:00+00:00", "minutes": 120})
+    assert (late.status_code, field_errors(late)) == (
+        422,
+        {"start": "The due time would fall outside the years 1-9999; give a nearer start."},
+    )
+    early = post(
+        api_as["sam"],
+        "/api/v1/sla/preview",
+        {
+            "calendar": {"time_zone": "America/New_York", "weekly": {"mon": [["09:00", "17:00"]]}},
+            "start": "0001-01-01T00:00:00+00:00",
+            "minutes": 1,
+        },
+    )
+    assert early.status_code == 422
+    assert list(field_errors(early)) == ["start"]

@@ -224,3 +224,48 @@ def test_customer_hours_are_used_when_the_policy_says_so(world: World) -> None:
     ticket = open_ticket(world, berlin(23, 10))  # 04:00 in New York: counting starts at 09:00 there
     first = clock(ticket, "first_response")
     assert (first.calendar_id, first.due_at) == (late_shift.pk, datetime(2026, 11, 23, 15, tzinfo=UTC))
+
+
+def test_a_metric_gained_late_is_breached_at_its_instant_with_its_event(world: World) -> None:
+    standard_policy(berlin_calendar())  # no targets for low
+    ticket = open_ticket(world, berlin(23, 9), priority="low")
+    verbs.ticket_reply(ticket=ticket, actor=world.sam.user, body="Invoice?", status="pending", now=berlin(23, 10))
+    verbs.ticket_update(ticket=ticket, changes={"priority": "urgent"}, actor=world.sam.user, now=berlin(24, 12))
+    resolution = clock(ticket, "resolution")
+    # 240 business minutes from Monday 09:00 ran out at 13:00; the clock is then paused (pending).
+    assert (resolution.state, resolution.breached_at, resolution.next_fire_at) == ("paused", berlin(23, 13), None)
+    breaches = Event.objects.filter(subject_id=ticket.pk, kind="sla.breached").values_list("after", flat=True)
+    assert [(b["metric"], b["due_at"]) for b in breaches] == [("resolution", "2026-11-23T12:00:00Z")]
+    verbs.ticket_reply(ticket=ticket, actor=world.ana_user, body="Attached", now=berlin(24, 13))
+    assert (clock(ticket, "resolution").state, clock(ticket, "resolution").breached_at) == ("breached", berlin(23, 13))
+
+
+def test_a_rematch_records_what_was_due_before_it_moves_the_clock(world: World) -> None:
+    standard_policy(berlin_calendar())
+    ticket = open_ticket(world, berlin(23, 9))  # high: first response due 10:00
+    verbs.ticket_update(ticket=ticket, changes={"priority": "normal"}, actor=world.sam.user, now=berlin(23, 10, 30))
+    assert kinds(ticket)[-4:] == ["ticket.updated", "sla.warning", "sla.breached", "sla.policy_applied"]
+    first = clock(ticket, "first_response")
+    assert (first.state, first.due_at, first.breached_at) == ("running", berlin(23, 13), None)  # 4 h from 09:00
+
+
+def test_a_stricter_target_already_used_up_records_the_breach(world: World) -> None:
+    standard_policy(berlin_calendar())
+    ticket = open_ticket(world, berlin(23, 9), priority="normal")
+    verbs.ticket_update(ticket=ticket, changes={"priority": "urgent"}, actor=world.sam.user, now=berlin(23, 10))
+    breaches = Event.objects.filter(subject_id=ticket.pk, kind="sla.breached").values_list("after", flat=True)
+    assert [(b["metric"], b["due_at"]) for b in breaches] == [("first_response", "2026-11-23T08:30:00Z")]
+
+
+def test_next_response_restarts_after_a_rematch_while_the_customer_waits(world: World) -> None:
+    standard_policy(berlin_calendar())
+    ticket = open_ticket(world, berlin(23, 9))
+    verbs.ticket_reply(ticket=ticket, actor=world.sam.user, body="Hi", now=berlin(23, 9, 10))
+    verbs.ticket_reply(ticket=ticket, actor=world.ana_user, body="?", now=berlin(23, 9, 20))
+    verbs.ticket_reply(ticket=ticket, actor=world.sam.user, body="Hi", now=berlin(23, 9, 25))
+    verbs.ticket_reply(ticket=ticket, actor=world.ana_user, body="??", now=berlin(23, 9, 30))
+    verbs.ticket_update(ticket=ticket, changes={"priority": "low"}, actor=world.sam.user, now=berlin(23, 9, 35))
+    assert states(ticket) == [("first_response", 1, "fulfilled"), ("next_response", 1, "fulfilled")]
+    verbs.ticket_update(ticket=ticket, changes={"priority": "high"}, actor=world.sam.user, now=berlin(23, 9, 40))
+    waiting = clock(ticket, "next_response", 2)
+    assert (waiting.state, waiting.started_at, waiting.due_at) == ("running", berlin(23, 9, 30), berlin(23, 10))

@@ -215,3 +215,27 @@ def test_a_calendar_edit_reaches_a_clock_whose_warning_is_due_but_not_fired(worl
     assert (resolution.due_at, resolution.warned_at) == (berlin(24, 10, 30), None)
     assert resolution.next_fire_at == berlin(23, 15, 30)  # the warning it is owed: at once
     assert clock(ticket, "first_response").due_at == berlin(23, 10)
+
+
+def test_ics_edge_cases_are_read_or_refused_in_words(world: World) -> None:
+    calendar = berlin_calendar()
+
+    def ics(body: str) -> bytes:
+        return f"BEGIN:VCALENDAR\nVERSION:2.0\nBEGIN:VEVENT\nUID:a\n{body}\nEND:VEVENT\nEND:VCALENDAR\n".encode()
+
+    until_date = ics("DTSTART;VALUE=DATE:20261225\nRRULE:FREQ=YEARLY;UNTIL=20281225")
+    result = services.calendar_import_ics(calendar=calendar, content=until_date, actor=None, now=berlin(23, 9))
+    assert result.calendar.holidays == ["2026-12-25", "2027-12-25", "2028-12-25"]
+    date_duration = ics("DTSTART;VALUE=DATE:20261231\nDURATION;VALUE=DATE:20270101")
+    assert "2026-12-31" in services.calendar_import_ics(calendar=calendar, content=date_duration, actor=None).calendar.holidays
+    before = database_state()
+    assert errors_of(
+        lambda: services.calendar_import_ics(
+            calendar=calendar, content=ics("DTSTART;VALUE=DATE:20261201\nRRULE:FREQ=MINUTELY"), actor=None
+        )
+    ) == {"file": "A holiday repeats at most daily; this event repeats minutely."}
+    decade = ics("DTSTART;VALUE=DATE:20261101\nDTEND;VALUE=DATE:20370101")
+    assert errors_of(lambda: services.calendar_import_ics(calendar=calendar, content=decade, actor=None, now=berlin(23, 9))) == {
+        "holidays": "This calendar has no open time within ten years of the start (holidays cover it)."
+    }
+    assert database_state() == before
