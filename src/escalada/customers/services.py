@@ -186,6 +186,8 @@ def _check_contact(data: ContactData, *, instance: Contact | None) -> dict[str, 
     other = Contact.objects.exclude(pk=instance.pk) if instance else Contact.objects.all()
     if "name" in data and (not data["name"].strip() or len(data["name"]) > 200):
         errors["name"] = "Give a name of 1 to 200 characters."
+    elif "name" in data and ("\r" in data["name"] or "\n" in data["name"]):
+        errors["name"] = "A name is one line: line breaks are not allowed (they would break e-mail headers)."
     if "email" in data:
         email = normalize_email(data["email"])
         problem = email_problem(email)

@@ -87,6 +87,8 @@ def ticket_create(request: HttpRequest, payload: TicketCreateIn) -> Status[Ticke
             errors["channel"] = "Customers write through web or api."
     elif not payload.requester_email:
         errors["requester_email"] = "Say who the ticket is for."
+    if payload.requester_name and ("\r" in payload.requester_name or "\n" in payload.requester_name):
+        errors["requester_name"] = "A name is one line: line breaks are not allowed (they would break e-mail headers)."
     else:
         problem = email_problem(payload.requester_email)
         if problem:
