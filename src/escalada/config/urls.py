@@ -29,4 +29,5 @@ urlpatterns = [
     path("", include("escalada.customers.urls")),
     path("", include("escalada.desk.urls")),
     path("", include("escalada.sla.urls")),
+    path("", include("escalada.notifications.urls")),
 ]

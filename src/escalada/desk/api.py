@@ -87,12 +87,12 @@ def ticket_create(request: HttpRequest, payload: TicketCreateIn) -> Status[Ticke
             errors["channel"] = "Customers write through web or api."
     elif not payload.requester_email:
         errors["requester_email"] = "Say who the ticket is for."
-    if payload.requester_name and ("\r" in payload.requester_name or "\n" in payload.requester_name):
-        errors["requester_name"] = "A name is one line: line breaks are not allowed (they would break e-mail headers)."
     else:
         problem = email_problem(payload.requester_email)
         if problem:
             errors["requester_email"] = problem
+    if payload.requester_name and ("\r" in payload.requester_name or "\n" in payload.requester_name):
+        errors["requester_name"] = "A name is one line: line breaks are not allowed (they would break e-mail headers)."
     team = assignee = category = None
     try:
         team, assignee = selectors.assignment_targets(team_id=payload.team_id, assignee_id=payload.assignee_id)
