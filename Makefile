@@ -52,9 +52,10 @@ $(VENV)/.bench-installed: $(VENV)/.dev-installed
 	$(BIN)/pip install -q -c constraints.txt -e '.[dev,bench]'
 	@touch $@
 
-bench: $(VENV)/.bench-installed ## benchmarks (print figures): calendar vs businesstimedelta, clock recompute, API ingest
+bench: $(VENV)/.bench-installed ## benchmarks (print figures): calendar vs businesstimedelta, clock recompute, outbox, API ingest
 	$(BIN)/python bench/calendar.py
 	$(BIN)/python bench/recompute.py
+	$(BIN)/python bench/outbox.py
 	$(BIN)/python bench/ingest.py
 
 format: $(VENV)/.dev-installed ## format the code

@@ -82,7 +82,7 @@ def _send_email(message: OutboxMessage) -> Outcome:
     return Outcome(True)
 
 
-def _send_webhook(message: OutboxMessage) -> Outcome:
+def _send_webhook(message: OutboxMessage, client: httpx.Client) -> Outcome:
     subscription = message.subscription
     if subscription is None:
         return Outcome(False, "The webhook subscription was deleted.", is_permanent=True)
@@ -102,8 +102,7 @@ def _send_webhook(message: OutboxMessage) -> Outcome:
         "webhook-signature": Webhook(subscription.secret).sign(msg_id, sent_at, body),
     }
     try:
-        with httpx.Client(timeout=HTTP_TIMEOUT, follow_redirects=False) as client:
-            response = client.post(message.recipient, content=body.encode(), headers=headers)
+        response = client.post(message.recipient, content=body.encode(), headers=headers)
     except httpx.HTTPError as exc:
         return Outcome(False, f"{type(exc).__name__}: {exc}")
     if 200 <= response.status_code < 300:
@@ -141,10 +140,10 @@ def _record(message: OutboxMessage, outcome: Outcome, now: datetime) -> None:
         logger.warning("outbox message %s changed while it was being sent; its result was not recorded", message.pk)
 
 
-def deliver_one(message: OutboxMessage, *, now: datetime) -> Outcome:
+def deliver_one(message: OutboxMessage, *, client: httpx.Client) -> Outcome:
     if message.channel == OutboxChannel.EMAIL:
         return _send_email(message)
-    return _send_webhook(message)
+    return _send_webhook(message, client)
 
 
 def outbox_deliver_due(*, now: datetime, limit: int = 50) -> int:
@@ -155,15 +154,17 @@ def outbox_deliver_due(*, now: datetime, limit: int = 50) -> int:
         .values_list("pk", "attempts")[:limit]
     )
     tried = 0
-    for pk, attempts in due:
-        if not _claim(pk, attempts, now):
-            continue  # another worker took it
-        message = OutboxMessage.objects.select_related("subscription").get(pk=pk)
-        try:
-            outcome = deliver_one(message, now=now)
-        except Exception as exc:  # a bug in one message must not stop the others; retried later
-            logger.exception("outbox message %s failed", pk)
-            outcome = Outcome(False, f"{type(exc).__name__}: {exc}")
-        _record(message, outcome, now)
-        tried += 1
+    # One HTTP client per batch: connections to the same receiver are kept alive between calls.
+    with httpx.Client(timeout=HTTP_TIMEOUT, follow_redirects=False) as client:
+        for pk, attempts in due:
+            if not _claim(pk, attempts, now):
+                continue  # another worker took it
+            message = OutboxMessage.objects.select_related("subscription").get(pk=pk)
+            try:
+                outcome = deliver_one(message, client=client)
+            except Exception as exc:  # a bug in one message must not stop the others; retried later
+                logger.exception("outbox message %s failed", pk)
+                outcome = Outcome(False, f"{type(exc).__name__}: {exc}")
+            _record(message, outcome, now)
+            tried += 1
     return tried
