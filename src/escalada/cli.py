@@ -123,6 +123,24 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_mail_smtp(args: argparse.Namespace) -> int:
+    _setup()
+    import signal
+    import threading
+
+    from escalada.mail_listener import serve_smtp
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
+    signal.signal(signal.SIGINT, lambda signum, frame: stop.set())
+    print(f"Receiving e-mail by SMTP on {args.host}:{args.port}. Ctrl-C stops.", flush=True)
+    try:
+        serve_smtp(host=args.host, port=args.port, stop=stop)
+    except OSError as exc:
+        raise UsageError(f"Cannot listen on {args.host}:{args.port}: {exc.strerror or exc}.") from None
+    return 0
+
+
 def cmd_createadmin(args: argparse.Namespace) -> int:
     _setup()
     from escalada.accounts.services import admin_create
@@ -283,6 +301,13 @@ def build_parser() -> argparse.ArgumentParser:
     worker = sub.add_parser("worker", help="run the background worker")
     worker.add_argument("--once", action="store_true", help="run due jobs once and exit")
     worker.set_defaults(func=cmd_worker)
+
+    mail = sub.add_parser("mail", help="receive customer e-mail")
+    mail_sub = mail.add_subparsers(dest="mail_command", required=True, metavar="ACTION")
+    smtp = mail_sub.add_parser("smtp", help="an SMTP server that turns received mail into tickets and replies")
+    smtp.add_argument("--host", default=DEFAULT_HOST)
+    smtp.add_argument("--port", type=_port, default=2525)
+    smtp.set_defaults(func=cmd_mail_smtp)
 
     demo = sub.add_parser("demo", help="load demo data (organizations, contacts, teams, agents, tickets)")
     demo.add_argument("--tickets", type=int, default=300)

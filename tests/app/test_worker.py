@@ -31,15 +31,23 @@ def test_run_once_purges_only_expired_keys_and_respects_the_interval(world: Worl
     _key(world, "at-now", T0)
     _key(world, "live", T0 + timedelta(seconds=1))
     worker = Worker()
-    assert worker.run_once(now=T0) == {"sla_fire_due": 0, "outbox_deliver_due": 0, "idempotency_key_purge": 2}
+    assert worker.run_once(now=T0) == {
+        "sla_fire_due": 0,
+        "outbox_deliver_due": 0,
+        "mail_process_pending": 0,
+        "idempotency_key_purge": 2,
+    }
     assert list(IdempotencyKey.objects.values_list("key", flat=True)) == ["live"]
+    # Four minutes on: the mail sweep (every 30 s) runs, the purge (every 5 min) does not.
     assert worker.run_once(now=T0 + timedelta(minutes=4)) == {
         "sla_fire_due": 0,
         "outbox_deliver_due": 0,
-    }  # the purge is not due again yet
+        "mail_process_pending": 0,
+    }
     assert worker.run_once(now=T0 + timedelta(minutes=5)) == {
         "sla_fire_due": 0,
         "outbox_deliver_due": 0,
+        "mail_process_pending": 0,
         "idempotency_key_purge": 1,
     }
     assert IdempotencyKey.objects.count() == 0

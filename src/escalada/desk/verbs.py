@@ -72,7 +72,7 @@ def ticket_open(
 def ticket_reply(
     *,
     ticket: Ticket,
-    actor: User,
+    actor: User | None,
     body: str | None,
     body_html: str | None = None,
     visibility: str = Visibility.PUBLIC,
@@ -101,7 +101,7 @@ def ticket_reply(
         now=at,
     )
     fresh = message.ticket
-    is_customer = author_contact is not None or user_role(user=actor) == Role.CUSTOMER
+    is_customer = author_contact is not None or (actor is not None and user_role(user=actor) == Role.CUSTOMER)
     message_by = None
     if message.visibility == Visibility.PUBLIC:
         message_by = "customer" if is_customer else "agent"

@@ -82,3 +82,35 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel} {self.kind} to {self.recipient}: {self.state}"
+
+
+class InboundState(models.TextChoices):
+    RECEIVED = "received", "Received, not processed yet"
+    PROCESSED = "processed", "Processed"
+    IGNORED = "ignored", "Ignored (auto-reply, bounce or duplicate)"
+    QUARANTINED = "quarantined", "Quarantined"
+
+
+class InboundMail(models.Model):
+    """A received e-mail, stored raw before anything else is done with it, so nothing a customer
+    sent is ever lost; then processed into a ticket or a reply, ignored (an auto-reply or a bounce,
+    with the reason) or quarantined (with the reason) for an admin to look at and re-process."""
+
+    raw = models.BinaryField()
+    source = models.CharField(max_length=10)  # smtp, imap, api
+    envelope_from = models.CharField(max_length=998, blank=True)
+    envelope_to = models.JSONField(default=list)
+    header_message_id = models.CharField(max_length=998, blank=True, db_index=True)
+    state = models.CharField(max_length=12, choices=InboundState.choices, default=InboundState.RECEIVED)
+    reason = models.TextField(blank=True)
+    ticket = models.ForeignKey(Ticket, null=True, blank=True, on_delete=models.SET_NULL, related_name="inbound_mails")
+    message = models.ForeignKey("tickets.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    received_at = models.DateTimeField()
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["pk"]
+        indexes = [models.Index(fields=["state", "id"], name="inbound_state_idx")]
+
+    def __str__(self) -> str:
+        return f"inbound mail {self.pk}: {self.state}"

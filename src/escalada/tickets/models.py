@@ -132,3 +132,20 @@ class Message(models.Model):
     @property
     def is_internal(self) -> bool:
         return self.visibility == Visibility.INTERNAL
+
+
+class Attachment(models.Model):
+    """A file that came with a message (an e-mail's attachment), within the size limits."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
+    filename = models.CharField(max_length=200)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+    content = models.BinaryField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.size} bytes)"

@@ -361,7 +361,7 @@ def ticket_assign(
 def ticket_reply(
     *,
     ticket: Ticket,
-    actor: User,
+    actor: User | None,
     body: str | None,
     body_html: str | None = None,
     visibility: str = Visibility.PUBLIC,
@@ -378,8 +378,10 @@ def ticket_reply(
     reply takes a new ticket to open, or to `status` when the agent chose one ("reply and set
     pending"). A closed ticket takes no messages.
     """
-    role = user_role(user=actor)
+    role = user_role(user=actor) if actor is not None else None
     is_customer = author_contact is not None or role == Role.CUSTOMER
+    if actor is None and author_contact is None:
+        raise ValidationFailed.one("author", "A message needs an author: an agent, or the contact who wrote it.")
     errors: dict[str, str] = {}
     if visibility not in Visibility.values:
         errors["visibility"] = f"Visibility is one of {', '.join(Visibility.values)}."
