@@ -1,8 +1,10 @@
 from django.urls import path
 
-from escalada.desk import views
+from escalada.desk import mail_views, views
 
 urlpatterns = [
+    path("settings/inbound-mail/", mail_views.inbound_list, name="inbound-list"),
+    path("settings/inbound-mail/<id:inbound_id>/reprocess", mail_views.inbound_reprocess, name="inbound-reprocess"),
     path("tickets/", views.ticket_list, name="ticket-list"),
     path("tickets/new/", views.ticket_new, name="ticket-new"),
     path("tickets/embed/", views.ticket_embed, name="ticket-embed"),

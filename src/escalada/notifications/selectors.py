@@ -8,7 +8,7 @@ from django.db.models import QuerySet
 from escalada.accounts.models import Role
 from escalada.accounts.selectors import user_role
 from escalada.base.errors import NotFound, PermissionDenied
-from escalada.notifications.models import OutboxMessage, WebhookSubscription
+from escalada.notifications.models import InboundMail, OutboxMessage, WebhookSubscription
 
 
 def _require_admin(user: AbstractBaseUser | AnonymousUser) -> None:
@@ -43,3 +43,19 @@ def webhook_get(*, user: AbstractBaseUser | AnonymousUser, subscription_id: int)
     if subscription is None:
         raise NotFound(f"There is no webhook {subscription_id}.")
     return subscription
+
+
+def inbound_list(*, user: AbstractBaseUser | AnonymousUser, states: list[str] | None = None) -> QuerySet[InboundMail]:
+    _require_admin(user)
+    mails = InboundMail.objects.defer("raw")
+    if states:
+        mails = mails.filter(state__in=states)
+    return mails
+
+
+def inbound_get(*, user: AbstractBaseUser | AnonymousUser, inbound_id: int) -> InboundMail:
+    _require_admin(user)
+    inbound = InboundMail.objects.filter(pk=inbound_id).first()
+    if inbound is None:
+        raise NotFound(f"There is no received mail {inbound_id}.")
+    return inbound

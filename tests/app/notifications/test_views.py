@@ -37,3 +37,30 @@ def test_admins_see_dead_messages_and_replay_them(world: World, web_as: dict[str
     assert (message.state, message.last_error) == (OutboxState.QUEUED, "SMTP 550: 'no such user'")
     second = web_as["admin"].post(f"/settings/outbox/{message.pk}/replay", follow=True)
     assert "Only dead or failing messages are replayed; this one is queued." in second.content.decode()
+
+
+def test_quarantined_mail_is_listed_downloaded_and_reprocessed(
+    world: World, web_as: dict[str, Client], api_as: dict[str, Client]
+) -> None:
+    from escalada.desk.mail import mail_receive_and_process
+    from escalada.notifications.models import InboundMail, InboundState
+
+    inbound = mail_receive_and_process(raw=b"Subject: hi\r\n\r\nno sender", source="smtp")
+    page = web_as["admin"].get("/settings/inbound-mail/").content.decode()
+    assert "No usable sender address in From: &#x27;&#x27;." in page
+    assert f'action="/settings/inbound-mail/{inbound.pk}/reprocess"' in page
+    api = api_as["admin"].get("/api/v1/inbound-mail?state=quarantined").json()
+    assert [(m["id"], m["state"], m["reason"]) for m in api["items"]] == [
+        (inbound.pk, "quarantined", "No usable sender address in From: ''.")
+    ]
+    raw = api_as["admin"].get(f"/api/v1/inbound-mail/{inbound.pk}/raw")
+    assert (raw.status_code, raw["Content-Type"], raw.content) == (200, "message/rfc822", b"Subject: hi\r\n\r\nno sender")
+    assert web_as["sam"].get("/settings/inbound-mail/").status_code == 403
+    assert api_as["sam"].get("/api/v1/inbound-mail").status_code == 403
+    still = web_as["admin"].post(f"/settings/inbound-mail/{inbound.pk}/reprocess", follow=True).content.decode()
+    assert f"Mail {inbound.pk} is still quarantined: No usable sender address" in still
+    InboundMail.objects.filter(pk=inbound.pk).update(raw=b"From: ana@northwind.example\r\nMessage-ID: <fixed@x>\r\n\r\nfixed")
+    done = api_as["admin"].post(f"/api/v1/inbound-mail/{inbound.pk}/reprocess")
+    assert (done.status_code, done.json()["state"]) == (200, InboundState.PROCESSED)
+    again = api_as["admin"].post(f"/api/v1/inbound-mail/{inbound.pk}/reprocess")
+    assert (again.status_code, again.json()["detail"]) == (409, "This mail became a ticket or a reply already.")
