@@ -19,17 +19,12 @@ pytestmark = pytest.mark.django_db
 SECRET = "intake-secret-for-tests"  # noqa: S105 - a test value
 
 
-def signed(body: dict[str, Any], *, secret: str = SECRET, stamp: int | None = None) -> dict[str, str]:
+def post_signed(body: dict[str, Any], *, secret: str = SECRET, stamp: int | None = None) -> Any:
     raw = json.dumps(body)
     when = str(stamp if stamp is not None else int(time.time()))
     digest = hmac.new(secret.encode(), when.encode() + b"." + raw.encode(), hashlib.sha256).hexdigest()
-    return {"HTTP_X_ESCALADA_TIMESTAMP": when, "HTTP_X_ESCALADA_SIGNATURE": f"sha256={digest}", "data": raw}  # type: ignore[dict-item]
-
-
-def post_signed(body: dict[str, Any], **kwargs: Any) -> Any:
-    parts = signed(body, **kwargs)
-    data = parts.pop("data")
-    return Client().post("/api/v1/intake/chat", data, content_type="application/json", **parts)
+    headers = {"X-Escalada-Timestamp": when, "X-Escalada-Signature": f"sha256={digest}"}
+    return Client().post("/api/v1/intake/chat", raw, content_type="application/json", headers=headers)
 
 
 BODY = {
