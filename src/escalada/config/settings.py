@@ -182,6 +182,9 @@ DEFAULT_FROM_EMAIL = env.env_str("DEFAULT_FROM_EMAIL", "support@escalada.localho
 EMAIL_TIMEOUT = env.env_int("EMAIL_TIMEOUT", default=10)
 # Webhook targets inside this network (loopback, private ranges) are refused unless listed here.
 ESCALADA_WEBHOOK_ALLOWED_HOSTS = env.env_list("ESCALADA_WEBHOOK_ALLOWED_HOSTS", default=[])
+# The public support form: submissions per address and hour; sites that may embed it (widget).
+ESCALADA_SUPPORT_FORM_PER_HOUR = env.env_int("ESCALADA_SUPPORT_FORM_PER_HOUR", default=5)
+ESCALADA_WIDGET_ORIGINS = env.env_list("ESCALADA_WIDGET_ORIGINS", default=[])
 # Shared secret for signed intake calls (POST /api/v1/intake/{channel}); empty: tokens only.
 ESCALADA_INTAKE_SECRET = env.env_str("ESCALADA_INTAKE_SECRET", "")
 # How long a delivery worker holds a message it is sending; after that another may send it.

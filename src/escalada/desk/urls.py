@@ -1,8 +1,9 @@
 from django.urls import path
 
-from escalada.desk import mail_views, views
+from escalada.desk import mail_views, public_views, views
 
 urlpatterns = [
+    path("support/new", public_views.support_new, name="support-new"),
     path("settings/inbound-mail/", mail_views.inbound_list, name="inbound-list"),
     path("settings/inbound-mail/<id:inbound_id>/reprocess", mail_views.inbound_reprocess, name="inbound-reprocess"),
     path("tickets/", views.ticket_list, name="ticket-list"),

@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from django.db import models
+
+
+class RateCounter(models.Model):
+    """How many times something was done in the current window, per key (e.g. form posts per
+    address). Shared by every web process through the database."""
+
+    key = models.CharField(max_length=200, unique=True)
+    window_start = models.DateTimeField()
+    count = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.count} since {self.window_start}"
