@@ -17,6 +17,7 @@ from django.utils import timezone
 from escalada.accounts.models import Role, Team
 from escalada.accounts.selectors import user_role
 from escalada.customers.models import Contact
+from escalada.notifications import internal
 from escalada.notifications import services as notifications
 from escalada.sla import clocks
 from escalada.tickets import services as tickets
@@ -64,7 +65,7 @@ def ticket_open(
     )
     clocks.ticket_sla_start(ticket=ticket, actor=actor, now=at)
     notifications.customer_notify_received(ticket=ticket, now=at)
-    notifications.webhooks_dispatch(kind="ticket.created", data=notifications.ticket_data(ticket), ticket=ticket, now=at)
+    internal.announce(kind="ticket.created", data=notifications.ticket_data(ticket), ticket=ticket, now=at)
     return ticket
 
 
@@ -110,7 +111,7 @@ def ticket_reply(
         notifications.customer_notify_reply(ticket=fresh, message=message, now=at)
     data = {**notifications.ticket_data(fresh), "message_id": message.pk, "author": message_by or "agent"}
     kind = "ticket.note_added" if message_by is None else "ticket.replied"
-    notifications.webhooks_dispatch(kind=kind, data=data, ticket=fresh, now=at)
+    internal.announce(kind=kind, data=data, ticket=fresh, now=at)
     _after_status(fresh, before_status, at)
     return message
 
@@ -140,7 +141,7 @@ def ticket_update(*, ticket: Ticket, changes: tickets.TicketChanges, actor: User
         clocks.ticket_sla_rematch(ticket=ticket, actor=actor, now=at)
     if changed:
         data = {**notifications.ticket_data(ticket), "changed": sorted(changed)}
-        notifications.webhooks_dispatch(kind="ticket.updated", data=data, ticket=ticket, now=at)
+        internal.announce(kind="ticket.updated", data=data, ticket=ticket, now=at)
     return ticket
 
 
@@ -157,7 +158,7 @@ def ticket_assign(
     if ticket.team_id != before_team:
         clocks.ticket_sla_rematch(ticket=ticket, actor=actor, now=at)
     if (ticket.team_id, ticket.assignee_id) != (before_team, before_assignee):
-        notifications.webhooks_dispatch(kind="ticket.assigned", data=notifications.ticket_data(ticket), ticket=ticket, now=at)
+        internal.announce(kind="ticket.assigned", data=notifications.ticket_data(ticket), ticket=ticket, now=at)
     return ticket
 
 
@@ -168,7 +169,7 @@ def _after_status(ticket: Ticket, before_status: str, at: datetime) -> None:
     if ticket.status == Status.SOLVED:
         notifications.customer_notify_solved(ticket=ticket, now=at)
     data = {**notifications.ticket_data(ticket), "previous_status": before_status}
-    notifications.webhooks_dispatch(kind="ticket.status_changed", data=data, ticket=ticket, now=at)
+    internal.announce(kind="ticket.status_changed", data=data, ticket=ticket, now=at)
 
 
 def _locked(ticket: Ticket) -> Ticket:

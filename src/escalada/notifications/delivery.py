@@ -17,6 +17,7 @@ import smtplib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import apprise
 import httpx
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -140,9 +141,21 @@ def _record(message: OutboxMessage, outcome: Outcome, now: datetime) -> None:
         logger.warning("outbox message %s changed while it was being sent; its result was not recorded", message.pk)
 
 
+def _send_chat(message: OutboxMessage) -> Outcome:
+    """A chat message through apprise (Slack, Microsoft Teams Workflows, Discord, Mattermost…)."""
+    sender = apprise.Apprise()
+    if not sender.add(message.recipient):
+        return Outcome(False, "Not a chat URL apprise understands.", is_permanent=True)
+    if sender.notify(title=message.subject, body=message.body_text):
+        return Outcome(True)
+    return Outcome(False, "The chat service did not accept the message (see the worker's log for apprise's reason).")
+
+
 def deliver_one(message: OutboxMessage, *, client: httpx.Client) -> Outcome:
     if message.channel == OutboxChannel.EMAIL:
         return _send_email(message)
+    if message.channel == OutboxChannel.CHAT:
+        return _send_chat(message)
     return _send_webhook(message, client)
 
 

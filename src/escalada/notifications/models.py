@@ -10,14 +10,17 @@ claimed is still the row's.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
-from escalada.tickets.models import Ticket
+from escalada.accounts.models import Team
+from escalada.tickets.models import Category, Ticket
 
 
 class OutboxChannel(models.TextChoices):
     EMAIL = "email", "E-mail"
     WEBHOOK = "webhook", "Webhook"
+    CHAT = "chat", "Chat (Slack, Teams… through apprise)"
 
 
 class OutboxState(models.TextChoices):
@@ -114,3 +117,41 @@ class InboundMail(models.Model):
 
     def __str__(self) -> str:
         return f"inbound mail {self.pk}: {self.state}"
+
+
+class NotificationRule(models.Model):
+    """Who inside the support organisation hears about what: events, narrowed by team, category
+    and severity, sent to people by role, named users, a stakeholder list and/or a chat channel."""
+
+    name = models.CharField(max_length=100, unique=True)
+    is_active = models.BooleanField(default=True)
+    event_types = models.JSONField(default=list)  # e.g. ["sla.warning", "sla.breached"]
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.CASCADE, related_name="+")  # None: any
+    category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    severities = models.JSONField(default=list)  # empty: any
+    notify_assignee = models.BooleanField(default=False)
+    notify_team_leads = models.BooleanField(default=False)
+    notify_escalation_managers = models.BooleanField(default=False)
+    users = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
+    emails = models.JSONField(default=list)  # a stakeholder list: plain addresses
+    chat_url = models.CharField(max_length=2000, blank=True)  # an apprise URL (slack://…, msteams://…, json://…)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class QuietHours(models.Model):
+    """A person's quiet hours in their own time zone: internal notifications wait until they
+    end (sev1 tickets excepted). `start` after `end` spans midnight (22:00-07:00)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="quiet_hours")
+    start = models.TimeField()
+    end = models.TimeField()
+    time_zone = models.CharField(max_length=64)
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: quiet {self.start}-{self.end} {self.time_zone}"

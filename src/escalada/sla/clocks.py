@@ -33,7 +33,7 @@ from escalada.audit.services import event_record
 from escalada.core import sla as core
 from escalada.core.matching import Match, match_policy
 from escalada.core.sla import Calendar as CoreCalendar
-from escalada.notifications import services as notifications
+from escalada.notifications import internal
 from escalada.sla import adapters
 from escalada.sla.models import (
     Calendar,
@@ -454,7 +454,7 @@ def _timer_event(row: Clock, kind: str, data: dict[str, Any], *, now: datetime) 
     payload = {
         key: value.isoformat().replace("+00:00", "Z") if isinstance(value, datetime) else value for key, value in after.items()
     }
-    notifications.webhooks_dispatch(kind=kind, data={"ticket_id": row.ticket_id, **payload}, ticket=row.ticket, now=now)
+    internal.announce(kind=kind, data={"ticket_id": row.ticket_id, **payload}, ticket=row.ticket, now=now)
 
 
 @transaction.atomic
