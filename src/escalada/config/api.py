@@ -22,6 +22,7 @@ from escalada.desk.api import router as tickets_router
 from escalada.desk.intake import router as intake_router
 from escalada.desk.mail_api import router as inbound_router
 from escalada.notifications.api import router as notifications_router
+from escalada.notifications.templates_api import router as templates_router
 from escalada.sla.api import router as sla_router
 
 
@@ -75,6 +76,7 @@ api.add_router("/v1/", sla_router)
 api.add_router("/v1/", notifications_router)
 api.add_router("/v1/", inbound_router)
 api.add_router("/v1/", intake_router)
+api.add_router("/v1/", templates_router)
 
 
 def _error(request: HttpRequest, status: int, detail: str, code: str, errors: list[dict[str, str]] | None = None) -> HttpResponse:

@@ -155,3 +155,17 @@ class QuietHours(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}: quiet {self.start}-{self.end} {self.time_zone}"
+
+
+class MailTemplate(models.Model):
+    """An admin's version of a customer e-mail (Django template syntax); without one, the file
+    template shipped in notifications/templates/notifications/email/ is used."""
+
+    kind = models.CharField(max_length=40, unique=True)
+    subject = models.CharField(max_length=300)
+    body_text = models.TextField()
+    body_html = models.TextField(blank=True)
+    updated_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"template {self.kind}"

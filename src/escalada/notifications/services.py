@@ -18,11 +18,11 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
-from django.template.loader import render_to_string
 from django.utils import timezone
 
 from escalada.audit.services import event_record
 from escalada.base.errors import Conflict, ValidationFailed
+from escalada.notifications.mail_templates import mail_context, render_mail
 from escalada.notifications.models import OutboxChannel, OutboxMessage, OutboxState, WebhookSubscription
 from escalada.notifications.ssrf import url_problem
 from escalada.tickets.models import Message, Ticket
@@ -135,15 +135,14 @@ def _thread_headers(ticket: Ticket) -> dict[str, str]:
     return {"In-Reply-To": references[-1], "References": " ".join(references)}
 
 
-def _customer_email(*, kind: str, ticket: Ticket, context: dict[str, Any], key: str, now: datetime) -> OutboxMessage:
-    context = {"ticket": ticket, "token": subject_token(ticket), "support_address": settings.DEFAULT_FROM_EMAIL, **context}
-    subject = " ".join(render_to_string(f"notifications/email/{kind}.subject.txt", context).split())
+def _customer_email(*, kind: str, ticket: Ticket, message: Message | None = None, key: str, now: datetime) -> OutboxMessage:
+    rendered = render_mail(kind, mail_context(ticket=ticket, message=message))
     return email_enqueue(
         kind=f"customer.{kind}",
         to=ticket.requester.email,
-        subject=subject,
-        body_text=render_to_string(f"notifications/email/{kind}.txt", context),
-        body_html=render_to_string(f"notifications/email/{kind}.html", context),
+        subject=rendered.subject,
+        body_text=rendered.body_text,
+        body_html=rendered.body_html,
         headers=_thread_headers(ticket),
         ticket=ticket,
         idempotency_key=key,
@@ -153,14 +152,12 @@ def _customer_email(*, kind: str, ticket: Ticket, context: dict[str, Any], key: 
 
 def customer_notify_received(*, ticket: Ticket, now: datetime) -> OutboxMessage:
     """ "We have your request": the ticket number, and that replies to this mail join it."""
-    return _customer_email(kind="ticket_received", ticket=ticket, context={}, key=f"ticket:{ticket.pk}:received", now=now)
+    return _customer_email(kind="ticket_received", ticket=ticket, key=f"ticket:{ticket.pk}:received", now=now)
 
 
 def customer_notify_reply(*, ticket: Ticket, message: Message, now: datetime) -> OutboxMessage:
     """An agent's public reply, sent to the requester."""
-    return _customer_email(
-        kind="agent_reply", ticket=ticket, context={"message": message}, key=f"message:{message.pk}:to-customer", now=now
-    )
+    return _customer_email(kind="agent_reply", ticket=ticket, message=message, key=f"message:{message.pk}:to-customer", now=now)
 
 
 def customer_notify_solved(*, ticket: Ticket, now: datetime) -> OutboxMessage:
@@ -168,7 +165,6 @@ def customer_notify_solved(*, ticket: Ticket, now: datetime) -> OutboxMessage:
     return _customer_email(
         kind="ticket_solved",
         ticket=ticket,
-        context={},
         key=f"ticket:{ticket.pk}:solved:{ticket.reopen_count}",
         now=now,
     )
