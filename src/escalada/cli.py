@@ -141,6 +141,31 @@ def cmd_mail_smtp(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_mail_imap(args: argparse.Namespace) -> int:
+    _setup()
+    import signal
+    import threading
+
+    from django.conf import settings
+
+    from escalada.mail_poller import ImapAccount, poll_forever, poll_once
+
+    account = ImapAccount.from_settings()
+    if not account.host or not account.user:
+        raise UsageError("Set ESCALADA_IMAP_HOST, ESCALADA_IMAP_USER and ESCALADA_IMAP_PASSWORD to poll a mailbox.")
+    if args.once:
+        try:
+            print(f"stored: {poll_once(account)}")
+        except OSError as exc:
+            raise UsageError(f"Cannot reach {account.host}:{account.port}: {exc.strerror or exc}.") from None
+        return 0
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
+    signal.signal(signal.SIGINT, lambda signum, frame: stop.set())
+    poll_forever(account, every=settings.ESCALADA_IMAP_EVERY_SECONDS, stop=stop)
+    return 0
+
+
 def cmd_createadmin(args: argparse.Namespace) -> int:
     _setup()
     from escalada.accounts.services import admin_create
@@ -308,6 +333,11 @@ def build_parser() -> argparse.ArgumentParser:
     smtp.add_argument("--host", default=DEFAULT_HOST)
     smtp.add_argument("--port", type=_port, default=2525)
     smtp.set_defaults(func=cmd_mail_smtp)
+    imap = mail_sub.add_parser(
+        "imap", help="poll a mailbox (settings ESCALADA_IMAP_*) and turn its mail into tickets and replies"
+    )
+    imap.add_argument("--once", action="store_true", help="poll once and exit")
+    imap.set_defaults(func=cmd_mail_imap)
 
     demo = sub.add_parser("demo", help="load demo data (organizations, contacts, teams, agents, tickets)")
     demo.add_argument("--tickets", type=int, default=300)

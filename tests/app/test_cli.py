@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.contrib.auth.models import User
 
@@ -76,3 +78,15 @@ def test_demo_data_is_deterministic_and_audited() -> None:
         "matched: organization_tier=enterprise, priority=urgent|high",
     )
     assert Clock.objects.get(ticket=first, metric="resolution").target_us == 8 * 3600 * 10**6
+
+
+def test_mail_imap_without_a_mailbox_says_what_to_set(capsys: pytest.CaptureFixture[str], settings: Any) -> None:
+    settings.ESCALADA_IMAP_HOST = ""
+    assert main(["mail", "imap", "--once"]) == 2
+    assert (
+        capsys.readouterr().err
+        == "escalada: Set ESCALADA_IMAP_HOST, ESCALADA_IMAP_USER and ESCALADA_IMAP_PASSWORD to poll a mailbox.\n"
+    )
+    settings.ESCALADA_IMAP_HOST, settings.ESCALADA_IMAP_USER, settings.ESCALADA_IMAP_PORT = "127.0.0.1", "x", 1
+    assert main(["mail", "imap", "--once"]) == 2
+    assert capsys.readouterr().err == "escalada: Cannot reach 127.0.0.1:1: Connection refused.\n"

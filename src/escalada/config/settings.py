@@ -185,6 +185,14 @@ ESCALADA_WEBHOOK_ALLOWED_HOSTS = env.env_list("ESCALADA_WEBHOOK_ALLOWED_HOSTS", 
 # The public support form: submissions per address and hour; sites that may embed it (widget).
 ESCALADA_SUPPORT_FORM_PER_HOUR = env.env_int("ESCALADA_SUPPORT_FORM_PER_HOUR", default=5)
 ESCALADA_WIDGET_ORIGINS = env.env_list("ESCALADA_WIDGET_ORIGINS", default=[])
+# Inbound mail from a mailbox (escalada mail imap).
+ESCALADA_IMAP_HOST = env.env_str("ESCALADA_IMAP_HOST", "")
+ESCALADA_IMAP_PORT = env.env_int("ESCALADA_IMAP_PORT", default=993)
+ESCALADA_IMAP_SSL = env.env_bool("ESCALADA_IMAP_SSL", default=True)
+ESCALADA_IMAP_USER = env.env_str("ESCALADA_IMAP_USER", "")
+ESCALADA_IMAP_PASSWORD = env.env_str("ESCALADA_IMAP_PASSWORD", "")
+ESCALADA_IMAP_FOLDER = env.env_str("ESCALADA_IMAP_FOLDER", "INBOX")
+ESCALADA_IMAP_EVERY_SECONDS = env.env_int("ESCALADA_IMAP_EVERY_SECONDS", default=60)
 # Shared secret for signed intake calls (POST /api/v1/intake/{channel}); empty: tokens only.
 ESCALADA_INTAKE_SECRET = env.env_str("ESCALADA_INTAKE_SECRET", "")
 # How long a delivery worker holds a message it is sending; after that another may send it.

@@ -284,3 +284,21 @@ def test_the_worker_processes_mail_a_dead_listener_left_behind(world: World) -> 
     assert mail_process_pending(now=timezone.now() + timedelta(minutes=1)) == 1
     stored.refresh_from_db()
     assert stored.state == InboundState.PROCESSED
+
+
+@pytest.mark.django_db
+def test_the_imap_poller_stores_processes_and_marks_seen(world: World) -> None:
+    from escalada.mail_poller import ImapAccount, poll_once
+    from tests.app.notifications.imap_server import Mailbox, serve
+
+    box = Mailbox(
+        messages=[mail(message_id="<i1@x>"), mail(subject="Second", message_id="<i2@x>", Auto_Submitted="auto-replied")]
+    )
+    for port in serve(box):
+        account = ImapAccount(host="127.0.0.1", port=port, is_ssl=False, user="support", password="secret", folder="INBOX")
+        assert poll_once(account) == 2
+        assert box.seen == {1, 2}
+        assert poll_once(account) == 0  # nothing unseen
+    stored = list(InboundMail.objects.order_by("pk").values_list("source", "state", "header_message_id"))
+    assert stored == [("imap", "processed", "<i1@x>"), ("imap", "ignored", "<i2@x>")]
+    assert bytes(InboundMail.objects.order_by("pk").first().raw) == box.messages[0]  # type: ignore[union-attr]
