@@ -164,7 +164,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 ESCALADA_IMPORT_MAX_BYTES = env.env_int("ESCALADA_IMPORT_MAX_BYTES", default=10 * 1024 * 1024)
 ESCALADA_IDEMPOTENCY_TTL = timedelta(hours=24)
 
-# Without EMAIL_HOST, outgoing mail is written as .eml files to <data dir>/mail instead of being
+# Without EMAIL_HOST, outgoing mail is written to files in <data dir>/mail instead of being
 # sent, so a first start never mails the demo's made-up customers; set it to send for real.
 EMAIL_BACKEND = (
     "django.core.mail.backends.smtp.EmailBackend"
