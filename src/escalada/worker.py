@@ -20,6 +20,7 @@ from django.db import close_old_connections
 from django.utils import timezone
 
 from escalada.accounts.services import idempotency_key_purge
+from escalada.desk.ladder import escalation_fire_due
 from escalada.desk.mail import mail_process_pending
 from escalada.notifications.delivery import outbox_deliver_due
 from escalada.sla.clocks import sla_fire_due
@@ -39,6 +40,8 @@ def default_jobs() -> list[Job]:
     return [
         # Every turn: claims only the clocks whose warning or breach instant has come (indexed).
         Job(name="sla_fire_due", every=timedelta(0), run=lambda now: sla_fire_due(now=now)),
+        # Every turn: fires only the ladder steps that are due (indexed).
+        Job(name="escalation_fire_due", every=timedelta(0), run=lambda now: escalation_fire_due(now=now)),
         # Every turn: sends only the outbox messages that are due (indexed).
         Job(name="outbox_deliver_due", every=timedelta(0), run=lambda now: outbox_deliver_due(now=now)),
         # Mail stored but never processed (a listener that died in between).

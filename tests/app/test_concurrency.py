@@ -108,3 +108,45 @@ def test_six_workers_at_once_fire_each_warning_and_breach_once() -> None:
     assert Event.objects.filter(kind="sla.warning").count() == 20
     assert Event.objects.filter(kind="sla.breached").count() == 20
     assert sla_fire_due(now=berlin(24, 13)) == 0
+
+
+def test_six_workers_at_once_fire_each_ladder_level_once() -> None:
+    from escalada.audit.models import Event
+    from escalada.customers.services import contact_find_or_create
+    from escalada.desk.ladder import escalation_fire_due
+    from escalada.desk.verbs import ticket_open
+    from escalada.escalations.services import ladder_create
+    from tests.app.sla.scenario import berlin, berlin_calendar, standard_policy
+
+    standard_policy(berlin_calendar())
+    ladder_create(
+        data={
+            "name": "Race",
+            "levels": [
+                {
+                    "trigger": "unresolved_for",
+                    "offset_minutes": 0,
+                    "business_time": False,
+                    "actions": [{"type": "raise_priority"}],
+                },
+                {
+                    "trigger": "unresolved_for",
+                    "offset_minutes": 5,
+                    "business_time": False,
+                    "actions": [{"type": "add_tags", "tags": ["hot"]}],
+                },
+            ],
+        },
+        actor=None,
+    )
+    requester = contact_find_or_create(email="ladder.racer@example.com", actor=None)
+    for i in range(10):
+        ticket_open(subject=f"L{i}", description="x", requester=requester, channel="email", actor=None, now=berlin(23, 10))
+
+    fired = _at_once(lambda i: escalation_fire_due(now=berlin(23, 11)))
+    assert sum(fired) == 20
+    assert Event.objects.filter(kind="escalation.level_fired").count() == 20
+    assert set(Ticket.objects.filter(subject__startswith="L").values_list("priority", flat=True)) == {
+        "high"
+    }  # raised once: normal → high
+    assert escalation_fire_due(now=berlin(23, 12)) == 0

@@ -33,6 +33,7 @@ def test_run_once_purges_only_expired_keys_and_respects_the_interval(world: Worl
     worker = Worker()
     assert worker.run_once(now=T0) == {
         "sla_fire_due": 0,
+        "escalation_fire_due": 0,
         "outbox_deliver_due": 0,
         "mail_process_pending": 0,
         "idempotency_key_purge": 2,
@@ -41,11 +42,13 @@ def test_run_once_purges_only_expired_keys_and_respects_the_interval(world: Worl
     # Four minutes on: the mail sweep (every 30 s) runs, the purge (every 5 min) does not.
     assert worker.run_once(now=T0 + timedelta(minutes=4)) == {
         "sla_fire_due": 0,
+        "escalation_fire_due": 0,
         "outbox_deliver_due": 0,
         "mail_process_pending": 0,
     }
     assert worker.run_once(now=T0 + timedelta(minutes=5)) == {
         "sla_fire_due": 0,
+        "escalation_fire_due": 0,
         "outbox_deliver_due": 0,
         "mail_process_pending": 0,
         "idempotency_key_purge": 1,

@@ -54,7 +54,10 @@ def test_worker_starts_logs_and_stops_on_sigterm(e2e_env: dict[str, str]) -> Non
     process = subprocess.Popen([ESCALADA, "worker"], env=e2e_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert process.stdout is not None
     first = process.stdout.readline()
-    assert "worker started; jobs: sla_fire_due, outbox_deliver_due, mail_process_pending, idempotency_key_purge" in first
+    assert (
+        "worker started; jobs: sla_fire_due, escalation_fire_due, outbox_deliver_due, mail_process_pending, idempotency_key_purge"
+        in first
+    )
     process.send_signal(signal.SIGTERM)
     rest, _ = process.communicate(timeout=30)
     assert process.returncode == 0

@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "escalada.tickets",
     "escalada.notifications",
     "escalada.sla",
+    "escalada.escalations",
     "escalada.desk",
 ]
 
@@ -193,6 +194,9 @@ ESCALADA_IMAP_USER = env.env_str("ESCALADA_IMAP_USER", "")
 ESCALADA_IMAP_PASSWORD = env.env_str("ESCALADA_IMAP_PASSWORD", "")
 ESCALADA_IMAP_FOLDER = env.env_str("ESCALADA_IMAP_FOLDER", "INBOX")
 ESCALADA_IMAP_EVERY_SECONDS = env.env_int("ESCALADA_IMAP_EVERY_SECONDS", default=60)
+# Ladder steps overdue by more than this (after downtime) fire once, marked late, without
+# replaying every missed repeat.
+ESCALADA_LATE_CUTOFF_MINUTES = env.env_int("ESCALADA_LATE_CUTOFF_MINUTES", default=24 * 60)
 # Shared secret for signed intake calls (POST /api/v1/intake/{channel}); empty: tokens only.
 ESCALADA_INTAKE_SECRET = env.env_str("ESCALADA_INTAKE_SECRET", "")
 # How long a delivery worker holds a message it is sending; after that another may send it.

@@ -17,6 +17,7 @@ from django.utils import timezone
 from escalada.accounts.models import Role, Team
 from escalada.accounts.selectors import user_role
 from escalada.customers.models import Contact
+from escalada.escalations import runs
 from escalada.notifications import internal
 from escalada.notifications import services as notifications
 from escalada.sla import clocks
@@ -64,6 +65,7 @@ def ticket_open(
         now=at,
     )
     clocks.ticket_sla_start(ticket=ticket, actor=actor, now=at)
+    runs.run_sync(ticket=ticket, now=at)
     notifications.customer_notify_received(ticket=ticket, now=at)
     internal.announce(kind="ticket.created", data=notifications.ticket_data(ticket), ticket=ticket, now=at)
     return ticket
@@ -107,6 +109,7 @@ def ticket_reply(
     if message.visibility == Visibility.PUBLIC:
         message_by = "customer" if is_customer else "agent"
     clocks.ticket_sla_sync(ticket=fresh, before_status=before_status, message_by=message_by, actor=actor, now=at)
+    runs.run_sync(ticket=fresh, now=at)
     if message_by == "agent":
         notifications.customer_notify_reply(ticket=fresh, message=message, now=at)
     data = {**notifications.ticket_data(fresh), "message_id": message.pk, "author": message_by or "agent"}
@@ -124,6 +127,7 @@ def ticket_change_status(*, ticket: Ticket, status: str, actor: User | None, now
     before_status = ticket.status
     ticket = tickets.ticket_change_status(ticket=ticket, status=status, actor=actor, now=at)
     clocks.ticket_sla_sync(ticket=ticket, before_status=before_status, message_by=None, actor=actor, now=at)
+    runs.run_sync(ticket=ticket, now=at)
     _after_status(ticket, before_status, at)
     return ticket
 
@@ -139,6 +143,7 @@ def ticket_update(*, ticket: Ticket, changes: tickets.TicketChanges, actor: User
     changed = {name for name in changes if _value(ticket, name) != before[name]}
     if changed & MATCHED_FIELDS:
         clocks.ticket_sla_rematch(ticket=ticket, actor=actor, now=at)
+        runs.run_sync(ticket=ticket, now=at)
     if changed:
         data = {**notifications.ticket_data(ticket), "changed": sorted(changed)}
         internal.announce(kind="ticket.updated", data=data, ticket=ticket, now=at)
@@ -157,6 +162,7 @@ def ticket_assign(
     ticket = tickets.ticket_assign(ticket=ticket, team=team, assignee=assignee, actor=actor, now=at)
     if ticket.team_id != before_team:
         clocks.ticket_sla_rematch(ticket=ticket, actor=actor, now=at)
+        runs.run_sync(ticket=ticket, now=at)
     if (ticket.team_id, ticket.assignee_id) != (before_team, before_assignee):
         internal.announce(kind="ticket.assigned", data=notifications.ticket_data(ticket), ticket=ticket, now=at)
     return ticket

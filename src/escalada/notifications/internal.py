@@ -37,6 +37,7 @@ HEADLINES = {
     "ticket.assigned": "Assigned",
     "sla.warning": "SLA warning",
     "sla.breached": "SLA breached",
+    "escalation.level_fired": "Escalated",
 }
 
 
@@ -250,3 +251,46 @@ def quiet_hours_set(*, user: User, start: Any, end: Any, time_zone: str) -> Quie
         raise ValidationFailed(errors)
     hours, _ = QuietHours.objects.update_or_create(user=user, defaults={"start": start, "end": end, "time_zone": time_zone})
     return hours
+
+
+def escalation_notify(
+    *, ticket: Ticket, level: int, roles: list[str], user_ids: list[int], emails: list[str], now: datetime
+) -> int:
+    """A ladder level's notification: e-mail to the ticket's assignee, team leads or escalation
+    managers, named users and addresses; quiet hours hold it except for sev1."""
+    users: dict[int, User] = {}
+    profiles = AgentProfile.objects.select_related("user").filter(user__is_active=True)
+    if "assignee" in roles and ticket.assignee is not None:
+        users[ticket.assignee.pk] = ticket.assignee
+    if "team_leads" in roles and ticket.team_id is not None:
+        users.update({p.user.pk: p.user for p in profiles.filter(is_team_lead=True, teams=ticket.team_id)})
+    if "escalation_managers" in roles:
+        users.update({p.user.pk: p.user for p in profiles.filter(is_escalation_manager=True)})
+    users.update({u.pk: u for u in User.objects.filter(pk__in=user_ids, is_active=True)})
+    subject = f"[#{ticket.number}] Escalation level {level + 1}: {ticket.subject}"[:250]
+    _, body = _text("escalation.level_fired", ticket, {})
+    body = f"Escalation level {level + 1} fired.\n" + body
+    event_id = uuid.uuid4().hex
+    addresses: dict[str, datetime] = {}
+    for user in users.values():
+        if user.email:
+            hours = QuietHours.objects.filter(user=user).first()
+            wait = None
+            if hours is not None and ticket.severity != Severity.SEV1:
+                wait = quiet_until(now=now, start=hours.start, end=hours.end, zone=hours.time_zone)
+            addresses[user.email.lower()] = wait or now
+    for address in emails:
+        addresses.setdefault(address.lower(), now)
+    for address, send_at in addresses.items():
+        message = email_enqueue(
+            kind="internal.escalation.level_fired",
+            to=address,
+            subject=subject,
+            body_text=body,
+            ticket=ticket,
+            idempotency_key=f"ladder:{ticket.pk}:{level}:{event_id}:{address}",
+            now=now,
+        )
+        if send_at != now:
+            OutboxMessage.objects.filter(pk=message.pk).update(next_attempt_at=send_at)
+    return len(addresses)

@@ -29,6 +29,7 @@ KINDS = {
     "ticket_received": "We have your request (sent when a ticket is opened)",
     "agent_reply": "An agent's public reply",
     "ticket_solved": "Solved, and how to reopen",
+    "ticket_escalated": "A specialist team has the request (sent by an escalation ladder level)",
 }
 
 

@@ -37,6 +37,7 @@ EVENT_TYPES = (
     "ticket.assigned",
     "sla.warning",
     "sla.breached",
+    "escalation.level_fired",
 )
 
 
@@ -167,6 +168,13 @@ def customer_notify_solved(*, ticket: Ticket, now: datetime) -> OutboxMessage:
         ticket=ticket,
         key=f"ticket:{ticket.pk}:solved:{ticket.reopen_count}",
         now=now,
+    )
+
+
+def customer_notify_escalated(*, ticket: Ticket, level: int, now: datetime) -> OutboxMessage:
+    """In customer words: a specialist team has the request now."""
+    return _customer_email(
+        kind="ticket_escalated", ticket=ticket, key=f"ticket:{ticket.pk}:escalated:{level}:{now.isoformat()}", now=now
     )
 
 

@@ -76,7 +76,8 @@ def policy_match(ticket: Ticket) -> tuple[Policy | None, Match | None]:
     return (policies[match.policy_id], match) if match else (None, None)
 
 
-def _calendar_for(policy: Policy, ticket: Ticket) -> Calendar | None:
+def calendar_for(policy: Policy, ticket: Ticket) -> Calendar | None:
+    """The calendar a policy counts in for this ticket (None: calendar time)."""
     if not policy.is_business_time:
         return None
     if policy.hours_source == HoursSource.ORGANIZATION and ticket.organization_id is not None:
@@ -95,7 +96,7 @@ def _applied(ticket: Ticket) -> Applied:
     if policy is None:
         return Applied(policy=None, match=None, calendar=None, targets={})
     targets = {t.metric: t for t in Target.objects.filter(policy=policy, priority=ticket.priority)}
-    return Applied(policy=policy, match=match, calendar=_calendar_for(policy, ticket), targets=targets)
+    return Applied(policy=policy, match=match, calendar=calendar_for(policy, ticket), targets=targets)
 
 
 def _bound(ticket: Ticket) -> Applied:
@@ -105,7 +106,7 @@ def _bound(ticket: Ticket) -> Applied:
     if policy is None:
         return Applied(policy=None, match=None, calendar=None, targets={})
     targets = {t.metric: t for t in Target.objects.filter(policy=policy, priority=ticket.priority)}
-    return Applied(policy=policy, match=None, calendar=_calendar_for(policy, ticket), targets=targets)
+    return Applied(policy=policy, match=None, calendar=calendar_for(policy, ticket), targets=targets)
 
 
 def _locked_clocks(ticket: Ticket) -> list[Clock]:

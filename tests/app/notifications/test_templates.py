@@ -25,6 +25,7 @@ def test_an_edited_template_is_what_customers_get(world: World, api_as: dict[str
         ("ticket_received", False),
         ("agent_reply", False),
         ("ticket_solved", False),
+        ("ticket_escalated", False),
     ]
     saved = put(
         api_as["admin"],

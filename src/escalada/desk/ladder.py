@@ -1,0 +1,188 @@
+"""The escalation timer: fires due ladder steps, exactly once, with their actions.
+
+`escalation_fire_due` reads the due steps' ids and fences (an indexed range), then handles each
+in one short transaction: lock the step (PostgreSQL `SKIP LOCKED`; SQLite's IMMEDIATE
+transactions take turns), check its fence, mark it fired, apply the level's actions through the
+desk verbs, record `escalation.level_fired` (with the due and the fire instant) and queue the
+outbox rows — all committed together. The (run, level, cycle) constraint and the fence make a
+second firing impossible however many workers run.
+
+A step overdue by more than `ESCALADA_LATE_CUTOFF_MINUTES` (24 h) — after downtime — fires once,
+marked late; its repeats start from now instead of replaying every missed one.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import IntegrityError, connection, transaction
+
+from escalada.accounts.models import AgentProfile, Team
+from escalada.audit.services import event_record
+from escalada.base.errors import ServiceError
+from escalada.desk import verbs
+from escalada.escalations.models import EscalationStep, StepState
+from escalada.escalations.runs import levels_of
+from escalada.notifications import internal
+from escalada.notifications import services as notifications
+from escalada.tickets.models import Priority, Ticket
+
+logger = logging.getLogger("escalada.ladder")
+
+PRIORITY_UP = {
+    Priority.LOW: Priority.NORMAL,
+    Priority.NORMAL: Priority.HIGH,
+    Priority.HIGH: Priority.URGENT,
+    Priority.URGENT: Priority.URGENT,
+}
+
+
+def escalation_fire_due(*, now: datetime, limit: int = 500) -> int:
+    due = list(
+        EscalationStep.objects.filter(state=StepState.PENDING, due_at__lte=now)
+        .order_by("due_at")
+        .values_list("pk", "fence")[:limit]
+    )
+    fired = 0
+    for pk, fence in due:
+        try:
+            fired += _fire_one(pk=pk, fence=fence, now=now)
+        except Exception:  # one broken step must not hold the others; it stays due and is retried
+            logger.exception("escalation step %s failed", pk)
+    return fired
+
+
+@transaction.atomic
+def _fire_one(*, pk: int, fence: int, now: datetime) -> int:
+    query = EscalationStep.objects.filter(pk=pk, fence=fence, state=StepState.PENDING)
+    if connection.features.has_select_for_update_skip_locked:
+        query = query.select_for_update(skip_locked=True, of=("self",))
+    step = query.select_related("run").first()
+    if step is None or step.due_at is None or step.due_at > now:
+        return 0
+    run = step.run
+    levels = levels_of(run)
+    if step.level >= len(levels):
+        EscalationStep.objects.filter(pk=pk, fence=fence).update(state=StepState.CANCELLED, fence=fence + 1)
+        return 0
+    level = levels[step.level]
+    cutoff = timedelta(minutes=settings.ESCALADA_LATE_CUTOFF_MINUTES)
+    is_late = now - step.due_at > cutoff
+    if (
+        EscalationStep.objects.filter(pk=pk, fence=fence).update(
+            state=StepState.FIRED, fired_at=now, is_late=is_late, fence=fence + 1
+        )
+        != 1
+    ):
+        return 0
+    ticket = Ticket.objects.select_related("requester", "team", "assignee").get(pk=run.ticket_id)
+    is_repeat = step.cycle > 1
+    done = _apply(level.actions, ticket=ticket, level=step.level, is_repeat=is_repeat, now=now)
+    event_record(
+        subject_type="ticket",
+        subject_id=ticket.pk,
+        kind="escalation.level_fired",
+        actor=None,
+        occurred_at=now,
+        after={
+            "ladder": run.ladder_name,
+            "level": step.level + 1,
+            "cycle": step.cycle,
+            "due_at": step.due_at,
+            "fired_at": now.astimezone(UTC),
+            "late": is_late,
+            "actions": done,
+        },
+    )
+    first = step if step.cycle == 1 else EscalationStep.objects.filter(run=run, level=step.level, cycle=1).first()
+    if level.repeat_every and (first is None or first.acknowledged_at is None):
+        next_due = step.due_at + level.repeat_every
+        if next_due <= now:  # late: repeat from now, do not replay what was missed
+            next_due = now + level.repeat_every
+        try:
+            with transaction.atomic():
+                EscalationStep.objects.create(run=run, level=step.level, cycle=step.cycle + 1, due_at=next_due)
+        except IntegrityError:
+            pass  # already scheduled
+    return 1
+
+
+def _apply(actions: tuple[Any, ...], *, ticket: Ticket, level: int, is_repeat: bool, now: datetime) -> list[str]:
+    """Apply a level's actions; a repeat only notifies. Returns what was done, in words."""
+    done: list[str] = []
+    for action in actions:
+        kind = action.get("type")
+        if is_repeat and kind not in ("notify", "notify_customer", "webhook"):
+            continue
+        try:
+            done.append(_apply_one(action, ticket=ticket, level=level, now=now))
+            ticket.refresh_from_db()
+        except ServiceError as exc:  # e.g. the team was deleted since the ladder was frozen
+            done.append(f"{kind} skipped: {exc.message}")
+    return done
+
+
+def _apply_one(action: dict[str, Any], *, ticket: Ticket, level: int, now: datetime) -> str:
+    kind = action["type"]
+    if kind == "assign_team":
+        team = Team.objects.get(pk=action["team_id"])
+        verbs.ticket_assign(ticket=ticket, team=team, assignee=None, actor=None, now=now)
+        return f"assigned to team {team.name}"
+    if kind == "assign_user":
+        user = User.objects.get(pk=action["user_id"])
+        verbs.ticket_assign(ticket=ticket, team=ticket.team, assignee=user, actor=None, now=now)
+        return f"assigned to {user.get_username()}"
+    if kind == "assign_escalation_manager":
+        managers = AgentProfile.objects.filter(is_escalation_manager=True, user__is_active=True).select_related("user")
+        manager = (managers.filter(teams=ticket.team_id).first() if ticket.team_id else None) or managers.order_by(
+            "user__username"
+        ).first()
+        if manager is None:
+            return "assign_escalation_manager skipped: there is no escalation manager"
+        verbs.ticket_assign(ticket=ticket, team=ticket.team, assignee=manager.user, actor=None, now=now)
+        return f"assigned to escalation manager {manager.user.get_username()}"
+    if kind in ("raise_priority", "set_priority"):
+        priority = PRIORITY_UP[Priority(ticket.priority)] if kind == "raise_priority" else action["priority"]
+        verbs.ticket_update(ticket=ticket, changes={"priority": priority}, actor=None, now=now)
+        return f"priority {priority}"
+    if kind in ("raise_tier", "set_tier"):
+        top = ticket.team.tier_count if ticket.team else 9
+        tier = min(ticket.tier + 1, top) if kind == "raise_tier" else min(int(action["tier"]), top)
+        Ticket.objects.filter(pk=ticket.pk).update(tier=tier, updated_at=now)
+        event_record(
+            subject_type="ticket",
+            subject_id=ticket.pk,
+            kind="ticket.tier_changed",
+            actor=None,
+            occurred_at=now,
+            before={"tier": ticket.tier},
+            after={"tier": tier},
+        )
+        return f"tier L{tier}"
+    if kind == "add_tags":
+        tags = sorted({*ticket.tags.values_list("name", flat=True), *action["tags"]})
+        verbs.ticket_update(ticket=ticket, changes={"tags": tags}, actor=None, now=now)
+        return f"tags {', '.join(action['tags'])}"
+    if kind == "notify":
+        count = internal.escalation_notify(
+            ticket=ticket,
+            level=level,
+            roles=action.get("to", []),
+            user_ids=action.get("user_ids", []),
+            emails=action.get("emails", []),
+            now=now,
+        )
+        return f"notified {count}"
+    if kind == "notify_customer":
+        notifications.customer_notify_escalated(ticket=ticket, level=level, now=now)
+        return "told the customer"
+    if kind == "webhook":
+        internal.announce(
+            kind="escalation.level_fired", ticket=ticket, data={**notifications.ticket_data(ticket), "level": level + 1}, now=now
+        )
+        return "webhook"
+    return f"{kind} skipped: unknown action"

@@ -1,0 +1,217 @@
+"""Escalation ladders on tickets, driven by the worker's run_once(now=…)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from escalada.audit.models import Event
+from escalada.base.errors import ValidationFailed
+from escalada.desk import verbs
+from escalada.escalations import runs
+from escalada.escalations.models import EscalationStep
+from escalada.escalations.services import LadderData, ladder_create, ladder_update
+from escalada.notifications.models import OutboxMessage
+from escalada.sla.models import Policy
+from escalada.tickets.models import Ticket
+from escalada.worker import Worker
+from tests.app.conftest import World, database_state
+from tests.app.sla.scenario import berlin, berlin_calendar, open_ticket, standard_policy
+
+pytestmark = pytest.mark.django_db
+
+
+def fired(ticket: Ticket) -> list[tuple[int, int, str, str, bool]]:
+    rows = Event.objects.filter(subject_id=ticket.pk, kind="escalation.level_fired").order_by("seq")
+    return [(e.after["level"], e.after["cycle"], e.after["due_at"], e.after["fired_at"], e.after["late"]) for e in rows]
+
+
+def run(now: Any) -> int:
+    return Worker().run_once(now=now)["escalation_fire_due"]
+
+
+def ladder(policy: Policy | None, levels: list[dict[str, Any]], **extra: Any) -> Any:
+    data: LadderData = {"name": "Standard ladder", "policy": policy, "levels": levels}
+    data.update(extra)  # type: ignore[typeddict-item]
+    return ladder_create(data=data, actor=None)
+
+
+def test_breach_levels_fire_at_their_instants_with_their_actions(world: World) -> None:
+    policy = standard_policy(berlin_calendar())
+    world.morgan.teams.add(world.support)
+    ladder(
+        policy,
+        [
+            {
+                "trigger": "metric_warning",
+                "metric": "resolution",
+                "offset_minutes": 0,
+                "actions": [{"type": "notify", "to": ["team_leads", "escalation_managers"]}],
+            },
+            {
+                "trigger": "metric_breach",
+                "metric": "resolution",
+                "offset_minutes": 30,
+                "actions": [
+                    {"type": "assign_escalation_manager"},
+                    {"type": "raise_priority"},
+                    {"type": "add_tags", "tags": ["escalated"]},
+                    {"type": "notify_customer"},
+                ],
+            },
+        ],
+    )
+    world.morgan.user.email = "morgan@escalada.example"
+    world.morgan.user.save(update_fields=["email"])
+    ticket = open_ticket(world, berlin(23, 9), priority="high")  # resolution: warn 15:00, due Tue 09:00 (17:00 is a closing)
+    steps = list(EscalationStep.objects.order_by("level").values_list("level", "due_at"))
+    assert steps == [(0, berlin(23, 15)), (1, berlin(24, 9, 30))]
+    assert run(berlin(23, 15) - timedelta(microseconds=1)) == 0
+    assert run(berlin(23, 15)) == 1
+    assert run(berlin(23, 15, 1)) == 0  # never twice
+    assert OutboxMessage.objects.filter(kind="internal.escalation.level_fired", recipient="morgan@escalada.example").count() == 1
+    assert run(berlin(24, 9, 30)) == 1
+    ticket.refresh_from_db()
+    assert (ticket.assignee, ticket.priority, sorted(ticket.tags.values_list("name", flat=True))) == (
+        world.morgan.user,
+        "urgent",
+        ["escalated"],
+    )
+    assert OutboxMessage.objects.filter(ticket=ticket, kind="customer.ticket_escalated").count() == 1
+    assert fired(ticket) == [
+        (1, 1, "2026-11-23T14:00:00Z", "2026-11-23T14:00:00Z", False),
+        (2, 1, "2026-11-24T08:30:00Z", "2026-11-24T08:30:00Z", False),
+    ]
+
+
+def test_fulfilment_pause_and_solve_hold_or_cancel_levels(world: World) -> None:
+    policy = standard_policy(berlin_calendar())
+    ladder(
+        policy,
+        [{"trigger": "metric_breach", "metric": "first_response", "offset_minutes": 0, "actions": [{"type": "raise_priority"}]}],
+    )
+    ticket = open_ticket(world, berlin(23, 9))
+    step = EscalationStep.objects.get()
+    assert step.due_at == berlin(23, 10)
+    verbs.ticket_reply(ticket=ticket, actor=world.sam.user, body="On it", now=berlin(23, 9, 30))  # fulfilled in time
+    step.refresh_from_db()
+    assert step.state == "pending"
+    assert step.due_at is None  # fulfilled: the level waits, it does not fire
+    assert run(berlin(23, 12)) == 0
+    assert fired(ticket) == []
+
+
+def test_unresolved_and_waiting_customer_triggers_with_business_time_across_the_weekend(world: World) -> None:
+    standard_policy(berlin_calendar())
+    ladder(
+        None,
+        [
+            {"trigger": "unresolved_for", "offset_minutes": 120, "actions": [{"type": "set_tier", "tier": 2}]},
+            {
+                "trigger": "no_agent_reply_for",
+                "offset_minutes": 60,
+                "business_time": False,
+                "actions": [{"type": "raise_priority"}],
+            },
+        ],
+        conditions=[{"field": "channel", "operator": "is", "value": "email"}],
+    )
+    ticket = open_ticket(world, berlin(27, 16))  # Friday 16:00
+    steps = dict(EscalationStep.objects.values_list("level", "due_at"))
+    # 120 business minutes: 60 on Friday, 60 on Monday; the customer waits one calendar hour.
+    assert steps == {0: berlin(30, 10), 1: berlin(27, 17)}
+    verbs.ticket_reply(ticket=ticket, actor=world.sam.user, body="Looking", now=berlin(27, 16, 30))
+    assert dict(EscalationStep.objects.values_list("level", "due_at"))[1] is None  # answered: waits
+    verbs.ticket_reply(ticket=ticket, actor=world.ana_user, body="And?", now=berlin(27, 16, 45))
+    assert dict(EscalationStep.objects.values_list("level", "due_at"))[1] == berlin(27, 17, 45)
+    assert run(berlin(30, 10)) == 2
+    ticket.refresh_from_db()
+    assert (ticket.tier, ticket.priority) == (2, "urgent")
+
+
+def test_repeat_until_acknowledged_and_the_late_cutoff(world: World) -> None:
+    standard_policy(berlin_calendar())
+    ladder(
+        None,
+        [
+            {
+                "trigger": "unresolved_for",
+                "offset_minutes": 0,
+                "business_time": False,
+                "repeat_every_minutes": 30,
+                "actions": [{"type": "notify", "emails": ["oncall@escalada.example"]}],
+            }
+        ],
+    )
+    ticket = open_ticket(world, berlin(23, 9))
+    assert run(berlin(23, 9)) == 1
+    assert run(berlin(23, 9, 30)) == 1
+    runs.run_acknowledge(ticket=ticket, level=0, now=berlin(23, 9, 40))
+    assert run(berlin(23, 10)) == 0  # acknowledged: no more repeats
+    assert [(level, cycle) for level, cycle, *_ in fired(ticket)] == [(1, 1), (1, 2)]
+    assert OutboxMessage.objects.filter(recipient="oncall@escalada.example").count() == 2
+
+    other = open_ticket(world, berlin(23, 9))
+    assert run(berlin(25, 9, 1)) == 1  # two days of downtime: one late firing, no replay of 96 repeats
+    ((_, _, due, fired_at, late),) = fired(other)
+    assert (due, fired_at, late) == ("2026-11-23T08:00:00Z", "2026-11-25T08:01:00Z", True)
+    assert EscalationStep.objects.get(run__ticket=other, cycle=2).due_at == berlin(25, 9, 31)
+
+
+def test_reapply_moves_a_running_escalation_onto_the_edited_ladder(world: World) -> None:
+    policy = standard_policy(berlin_calendar())
+    edited = ladder(
+        policy,
+        [{"trigger": "metric_breach", "metric": "resolution", "offset_minutes": 0, "actions": [{"type": "raise_priority"}]}],
+    )
+    ticket = open_ticket(world, berlin(23, 9))
+    ladder_update(
+        ladder=edited,
+        data={
+            "levels": [
+                {
+                    "trigger": "metric_breach",
+                    "metric": "resolution",
+                    "offset_minutes": 60,
+                    "actions": [{"type": "raise_priority"}],
+                }
+            ]
+        },
+        actor=None,
+    )
+    assert EscalationStep.objects.get().due_at == berlin(24, 9)  # frozen: the edit does not move it
+    runs.run_reapply(ticket=ticket, now=berlin(23, 10))
+    assert EscalationStep.objects.get().due_at == berlin(24, 10)
+    assert Event.objects.filter(subject_id=ticket.pk, kind="escalation.reapplied").count() == 1
+
+
+def test_ladder_validation_names_the_level(world: World) -> None:
+    before = database_state()
+    with pytest.raises(ValidationFailed) as caught:
+        ladder(
+            None,
+            [
+                {
+                    "trigger": "metric_breach",
+                    "metric": "resolution",
+                    "offset_minutes": 60,
+                    "actions": [{"type": "assign_team", "team_id": 999}],
+                },
+                {
+                    "trigger": "metric_breach",
+                    "metric": "resolution",
+                    "offset_minutes": 30,
+                    "actions": [{"type": "assign_user", "user_id": 999}],
+                },
+                {"trigger": "later", "actions": []},
+            ],
+        )
+    assert caught.value.errors == {
+        "levels[0].actions[0]": "assign_team: there is no team 999.",
+        "levels[1].actions[0]": "assign_user: there is no active agent 999.",
+        "levels[1]": "Its offset (0:30:00) is earlier than an earlier level's on the same trigger (1:00:00): levels must not go backwards.",
+        "levels[2]": "A level's trigger is one of metric_warning, metric_breach, unresolved_for, no_agent_reply_for.",
+    }
+    assert database_state() == before
