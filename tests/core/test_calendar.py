@@ -33,18 +33,29 @@ def reference_elapsed(cal: BusinessCalendar, start: datetime, end: datetime) -> 
     """Sum, date by date, the overlap of [start, end) with each opening interval's instants."""
     if end <= start:
         return timedelta(0)
-    total = timedelta(0)
+    stretches: list[tuple[datetime, datetime]] = []
     day = start.astimezone(cal.zone).date() - timedelta(days=1)
     last = end.astimezone(cal.zone).date() + timedelta(days=1)
     while day <= last:
         if day not in cal.holidays:
             for open_text, close_text in _weekly_of(cal)[day.weekday()]:
-                opens = _wall(day, open_text, cal.zone)
-                closes = _wall(day, close_text, cal.zone)
-                lo, hi = max(opens, start), min(closes, end)
-                if hi > lo:
-                    total += hi - lo
+                opens, closes = _wall(day, open_text, cal.zone), _wall(day, close_text, cal.zone)
+                if closes > opens:
+                    stretches.append((opens, closes))
         day += timedelta(days=1)
+    # Real time counts once: intervals that overlap in real time (a close inside a
+    # spring-forward gap reads past the next opening) are one stretch.
+    merged: list[tuple[datetime, datetime]] = []
+    for opens, closes in sorted(stretches):
+        if merged and opens <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], closes))
+        else:
+            merged.append((opens, closes))
+    total = timedelta(0)
+    for opens, closes in merged:
+        lo, hi = max(opens, start), min(closes, end)
+        if hi > lo:
+            total += hi - lo
     return total
 
 
