@@ -21,6 +21,7 @@ from escalada.customers.api import router as customers_router
 from escalada.desk.api import router as tickets_router
 from escalada.desk.intake import router as intake_router
 from escalada.desk.mail_api import router as inbound_router
+from escalada.escalations.api import router as ladders_router
 from escalada.notifications.api import router as notifications_router
 from escalada.notifications.templates_api import router as templates_router
 from escalada.sla.api import router as sla_router
@@ -73,6 +74,7 @@ api.add_router("/v1/", accounts_router)
 api.add_router("/v1/", customers_router)
 api.add_router("/v1/", tickets_router)
 api.add_router("/v1/", sla_router)
+api.add_router("/v1/", ladders_router)
 api.add_router("/v1/", notifications_router)
 api.add_router("/v1/", inbound_router)
 api.add_router("/v1/", intake_router)

@@ -3,18 +3,21 @@ from __future__ import annotations
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.http import HttpRequest
-from ninja import Query, Router, Status
+from django.utils import timezone
+from ninja import Field, Query, Router, Status
 
 from escalada.accounts.models import Role
 from escalada.accounts.selectors import is_staff_role, user_role
 from escalada.audit.selectors import event_list_for_subject
+from escalada.audit.services import event_record
 from escalada.base.errors import PermissionDenied, ValidationFailed
 from escalada.base.pagination import paginate_by_id
-from escalada.base.schemas import ErrorOut
+from escalada.base.schemas import ErrorOut, StrictSchema
 from escalada.customers.selectors import contact_of
 from escalada.customers.services import contact_find_or_create, email_problem, normalize_email
 from escalada.desk import verbs
 from escalada.desk.schemas import TicketDetailOut
+from escalada.escalations import runs
 from escalada.tickets import selectors, services
 from escalada.tickets.models import Category, Message, Ticket
 from escalada.tickets.schemas import (
@@ -217,3 +220,41 @@ def category_create(request: HttpRequest, payload: CategoryIn) -> Status[Categor
     if user_role(user=user) != Role.ADMIN:
         raise PermissionDenied("Only admins create categories.")
     return Status(201, services.category_create(name=payload.name, actor=user))
+
+
+class AcknowledgeIn(StrictSchema):
+    level: int | None = Field(default=None, ge=1, le=100, description="1-based; null: every fired level")
+
+
+@router.post(
+    "/tickets/{id:ticket_id}/escalation/acknowledge",
+    response={200: TicketDetailOut, **ERRORS},
+    summary="Acknowledge: stop a level's repeated notifications",
+)
+def escalation_acknowledge(request: HttpRequest, ticket_id: int, payload: AcknowledgeIn) -> Ticket:
+    """The ladder goes on; only the repeats stop."""
+    user = _user(request)
+    with transaction.atomic():
+        ticket = selectors.ticket_get_accessible(user=user, ticket_id=ticket_id, action=selectors.TicketAction.CHANGE)
+        levels = runs.run_acknowledge(ticket=ticket, level=payload.level - 1 if payload.level else None, now=timezone.now())
+        event_record(
+            subject_type="ticket",
+            subject_id=ticket.pk,
+            kind="escalation.acknowledged",
+            actor=user,
+            after={"levels": [lv + 1 for lv in levels]},
+        )
+    return selectors.ticket_for_output(ticket_id=ticket_id)
+
+
+@router.post(
+    "/tickets/{id:ticket_id}/escalation/reapply",
+    response={200: TicketDetailOut, **ERRORS},
+    summary="Move the running escalation onto the ladder's current levels",
+)
+def escalation_reapply(request: HttpRequest, ticket_id: int) -> Ticket:
+    user = _user(request)
+    with transaction.atomic():
+        ticket = selectors.ticket_get_accessible(user=user, ticket_id=ticket_id, action=selectors.TicketAction.CHANGE)
+        runs.run_reapply(ticket=ticket, now=timezone.now())
+    return selectors.ticket_for_output(ticket_id=ticket_id)

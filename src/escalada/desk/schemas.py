@@ -7,6 +7,7 @@ from django.utils import timezone
 from ninja import Field, Schema
 
 from escalada.accounts.selectors import viewer_is_customer
+from escalada.escalations.selectors import ticket_escalation
 from escalada.sla.selectors import TicketSla, ticket_sla
 from escalada.tickets.models import Ticket
 from escalada.tickets.schemas import TicketOut
@@ -41,11 +42,34 @@ def _sla(obj: Ticket) -> TicketSla:
     return cached
 
 
+class StepOut(Schema):
+    level: int = Field(description="1-based")
+    cycle: int
+    state: str = Field(description="pending (waiting while due_at is null), fired or cancelled")
+    due_at: datetime | None
+    fired_at: datetime | None
+    is_late: bool
+    acknowledged_at: datetime | None
+    actions: str
+
+
+class EscalationOut(Schema):
+    ladder: str
+    ladder_version: int
+    next_step: StepOut | None
+    steps: list[StepOut]
+
+
 class TicketDetailOut(TicketOut):
-    """A ticket with its SLA clocks and the policy they follow (both null for customers)."""
+    """A ticket with its SLA clocks, the policy they follow and its escalation ladder (null for customers)."""
 
     sla: list[ClockOut] | None
     sla_policy: SlaPolicyOut | None
+    escalation: EscalationOut | None
+
+    @staticmethod
+    def resolve_escalation(obj: Ticket, context: dict[str, Any]) -> Any:
+        return None if viewer_is_customer(context) else ticket_escalation(ticket=obj)
 
     @staticmethod
     def resolve_sla(obj: Ticket, context: dict[str, Any]) -> Any:

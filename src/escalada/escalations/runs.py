@@ -160,7 +160,12 @@ def run_acknowledge(*, ticket: Ticket, level: int | None, now: datetime) -> list
 @transaction.atomic
 def run_reapply(*, ticket: Ticket, now: datetime) -> EscalationRun:
     """Move a running escalation onto its ladder's current levels; levels already fired stay fired."""
-    run = EscalationRun.objects.select_for_update(of=("self",)).filter(ticket=ticket, state=RunState.RUNNING).select_related("ladder").first()
+    run = (
+        EscalationRun.objects.select_for_update(of=("self",))
+        .filter(ticket=ticket, state=RunState.RUNNING)
+        .select_related("ladder")
+        .first()
+    )
     if run is None or run.ladder is None:
         raise Conflict("No escalation ladder is running on this ticket.")
     before = {"version": run.ladder_version, "levels": len(run.snapshot)}
