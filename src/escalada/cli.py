@@ -166,6 +166,30 @@ def cmd_mail_imap(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Workers alive? Timers overdue? Exit 0 when healthy, 1 when not."""
+    _setup()
+    from django.utils import timezone
+
+    from escalada.config.health import health
+
+    report = health(now=timezone.now())
+    for worker in report.workers:
+        print(f"worker {worker['name']}: last seen {worker['seconds_ago']} s ago")
+    if not report.workers:
+        print("no worker has reported")
+    overdue = report.oldest_overdue
+    print(
+        f"oldest overdue: {overdue['kind']} due {overdue['due_at']} ({overdue['seconds_overdue']} s)"
+        if overdue
+        else "nothing overdue"
+    )
+    for problem in report.problems:
+        print(f"problem: {problem}")
+    print("healthy" if report.is_ok else "NOT healthy")
+    return 0 if report.is_ok else 1
+
+
 def cmd_createadmin(args: argparse.Namespace) -> int:
     _setup()
     from escalada.accounts.services import admin_create
@@ -338,6 +362,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     imap.add_argument("--once", action="store_true", help="poll once and exit")
     imap.set_defaults(func=cmd_mail_imap)
+
+    doctor = sub.add_parser("doctor", help="are the workers alive, is anything overdue (exit 1 when not healthy)")
+    doctor.set_defaults(func=cmd_doctor)
 
     demo = sub.add_parser("demo", help="load demo data (organizations, contacts, teams, agents, tickets)")
     demo.add_argument("--tickets", type=int, default=300)

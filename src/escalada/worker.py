@@ -9,17 +9,23 @@ Tests call `run_once(now=…)` directly.
 from __future__ import annotations
 
 import logging
+import os
 import signal
+import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import FrameType
+from typing import Any
 
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 from django.utils import timezone
 
 from escalada.accounts.services import idempotency_key_purge
+from escalada.base.models import WorkerHeartbeat
+from escalada.base.wake import CHANNEL
+from escalada.config.health import health, next_due
 from escalada.desk.ladder import escalation_fire_due
 from escalada.desk.mail import mail_process_pending
 from escalada.notifications.delivery import outbox_deliver_due
@@ -47,7 +53,20 @@ def default_jobs() -> list[Job]:
         # Mail stored but never processed (a listener that died in between).
         Job(name="mail_process_pending", every=timedelta(seconds=30), run=lambda now: mail_process_pending(now=now)),
         Job(name="idempotency_key_purge", every=timedelta(minutes=5), run=lambda now: idempotency_key_purge(now=now)),
+        # The auditor: says so in the log when a timer is overdue by more than a minute.
+        Job(name="overdue_audit", every=timedelta(minutes=1), run=_audit_overdue),
     ]
+
+
+def _audit_overdue(now: datetime) -> int:
+    report = health(now=now)
+    overdue = report.oldest_overdue
+    if overdue is not None and overdue["seconds_overdue"] > 60:
+        logger.warning(
+            "overdue: the oldest %s was due at %s (%s s ago)", overdue["kind"], overdue["due_at"], overdue["seconds_overdue"]
+        )
+        return 1
+    return 0
 
 
 @dataclass
@@ -82,9 +101,80 @@ class Worker:
         signal.signal(signal.SIGTERM, self.stop)
         signal.signal(signal.SIGINT, self.stop)
         logger.info("worker started; jobs: %s", ", ".join(job.name for job in self.jobs))
-        while not self.stop_event.is_set():
+        name = f"{socket.gethostname()}:{os.getpid()}"
+        listener = WakeListener.open()
+        beat_at: datetime | None = None
+        try:
+            while not self.stop_event.is_set():
+                close_old_connections()
+                now = timezone.now()
+                due = [at for at in next_due().values() if at is not None]
+                if (due and min(due) <= now) or self._interval_job_due(now):
+                    self.run_once(now=now)
+                    now = timezone.now()
+                    due = [at for at in next_due().values() if at is not None]
+                if beat_at is None or now - beat_at >= HEARTBEAT_EVERY:
+                    _heartbeat(name, now, is_first=beat_at is None)
+                    beat_at = now
+                wait = self._wait(now, due, listening=listener is not None)
+                if listener is not None:
+                    listener.wait(wait, self.stop_event)
+                else:
+                    self.stop_event.wait(wait.total_seconds())
+        finally:
+            if listener is not None:
+                listener.close()
+            WorkerHeartbeat.objects.filter(name=name).delete()
             close_old_connections()
-            self.run_once(now=timezone.now())
-            self.stop_event.wait(self.poll.total_seconds())
-        close_old_connections()
         logger.info("worker stopped")
+
+    def _interval_job_due(self, now: datetime) -> bool:
+        return any(job.every > timedelta(0) and (job.next_run_at is None or job.next_run_at <= now) for job in self.jobs)
+
+    def _wait(self, now: datetime, due: list[datetime], *, listening: bool) -> timedelta:
+        """Until the nearest due instant or interval job; at most the poll (SQLite) or a few
+        seconds (PostgreSQL, where a NOTIFY wakes us for anything nearer)."""
+        longest = LISTEN_WAIT if listening else self.poll
+        instants = [*due, *(job.next_run_at for job in self.jobs if job.every > timedelta(0) and job.next_run_at)]
+        if not instants:
+            return longest
+        return max(timedelta(0), min(min(instants) - now, longest))
+
+
+HEARTBEAT_EVERY = timedelta(seconds=5)
+LISTEN_WAIT = timedelta(seconds=5)
+
+
+def _heartbeat(name: str, now: datetime, *, is_first: bool) -> None:
+    defaults = {"beat_at": now, **({"started_at": now} if is_first else {})}
+    WorkerHeartbeat.objects.update_or_create(name=name, defaults=defaults, create_defaults={"started_at": now, "beat_at": now})
+
+
+class WakeListener:
+    """PostgreSQL LISTEN on its own connection: a NOTIFY (a nearer due instant was written)
+    ends the wait at once."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+
+    @classmethod
+    def open(cls) -> WakeListener | None:
+        if connection.vendor != "postgresql":
+            return None
+        import psycopg
+
+        params = connection.get_connection_params()
+        params.pop("cursor_factory", None)
+        params.pop("context", None)
+        params.pop("server_side_binding", None)
+        conn = psycopg.connect(**params, autocommit=True)
+        conn.execute(f"LISTEN {CHANNEL}")
+        return cls(conn)
+
+    def wait(self, timeout: timedelta, stop: threading.Event) -> None:
+        seconds = min(timeout.total_seconds(), 1.0) if stop.is_set() else timeout.total_seconds()
+        for _ in self.conn.notifies(timeout=seconds, stop_after=1):
+            break
+
+    def close(self) -> None:
+        self.conn.close()

@@ -37,6 +37,7 @@ def test_run_once_purges_only_expired_keys_and_respects_the_interval(world: Worl
         "outbox_deliver_due": 0,
         "mail_process_pending": 0,
         "idempotency_key_purge": 2,
+        "overdue_audit": 0,
     }
     assert list(IdempotencyKey.objects.values_list("key", flat=True)) == ["live"]
     # Four minutes on: the mail sweep (every 30 s) runs, the purge (every 5 min) does not.
@@ -45,6 +46,7 @@ def test_run_once_purges_only_expired_keys_and_respects_the_interval(world: Worl
         "escalation_fire_due": 0,
         "outbox_deliver_due": 0,
         "mail_process_pending": 0,
+        "overdue_audit": 0,
     }
     assert worker.run_once(now=T0 + timedelta(minutes=5)) == {
         "sla_fire_due": 0,
@@ -52,6 +54,7 @@ def test_run_once_purges_only_expired_keys_and_respects_the_interval(world: Worl
         "outbox_deliver_due": 0,
         "mail_process_pending": 0,
         "idempotency_key_purge": 1,
+        "overdue_audit": 0,
     }
     assert IdempotencyKey.objects.count() == 0
 

@@ -1,13 +1,21 @@
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.urls import include, path
+from django.utils import timezone
 from django.views.generic import RedirectView
 
 from escalada.config.api import api
+from escalada.config.health import health
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
+
+
+def health_view(request: HttpRequest) -> JsonResponse:
+    """Workers' heartbeats and the oldest overdue timer; 503 when a worker is missing or late."""
+    report = health(now=timezone.now())
+    return JsonResponse(report.as_dict(), status=200 if report.is_ok else 503)
 
 
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
@@ -24,6 +32,7 @@ handler404 = not_found
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="ticket-list", permanent=False)),
     path("healthz", healthz, name="healthz"),
+    path("health", health_view, name="health"),
     path("api/", api.urls),
     path("", include("escalada.accounts.urls")),
     path("", include("escalada.customers.urls")),

@@ -14,6 +14,7 @@ from django.db.models import F
 
 from escalada.audit.services import event_record
 from escalada.base.errors import Conflict, ValidationFailed
+from escalada.base.wake import wake_workers
 from escalada.core.calendar import ContinuousCalendar
 from escalada.core.ladder import ClockTimes, Level, TicketTimes, level_due
 from escalada.core.matching import PolicyRule, match_policy
@@ -113,6 +114,7 @@ def run_sync(*, ticket: Ticket, now: datetime) -> EscalationRun | None:
 
 
 def _reschedule(run: EscalationRun, ticket: Ticket, now: datetime) -> None:
+    wake_workers()
     times = ticket_times(ticket)
     business = _business_calendar(ticket, now)
     steps = {(s.level, s.cycle): s for s in EscalationStep.objects.select_for_update().filter(run=run)}

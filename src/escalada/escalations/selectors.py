@@ -90,7 +90,8 @@ def ticket_escalation(*, ticket: Ticket) -> TicketEscalation | None:
             )
         )
     upcoming = sorted(
-        (v for v in views if v.state == StepState.PENDING and v.due_at is not None), key=lambda v: v.due_at or datetime.max.replace(tzinfo=UTC)
+        (v for v in views if v.state == StepState.PENDING and v.due_at is not None),
+        key=lambda v: v.due_at or datetime.max.replace(tzinfo=UTC),
     )
     return TicketEscalation(
         ladder=run.ladder_name, ladder_version=run.ladder_version, next_step=upcoming[0] if upcoming else None, steps=views

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from escalada.audit.services import event_record
 from escalada.base.errors import Conflict, ValidationFailed
+from escalada.base.wake import wake_workers
 from escalada.notifications.mail_templates import mail_context, render_mail
 from escalada.notifications.models import OutboxChannel, OutboxMessage, OutboxState, WebhookSubscription
 from escalada.notifications.ssrf import url_problem
@@ -71,6 +72,7 @@ def _enqueue(message: OutboxMessage) -> OutboxMessage:
     existing = OutboxMessage.objects.filter(idempotency_key=message.idempotency_key).first()
     if existing is not None:
         return existing
+    wake_workers()
     try:
         with transaction.atomic():
             message.save()
@@ -297,6 +299,7 @@ def outbox_replay(*, message: OutboxMessage, actor: User | None, now: datetime |
     before = {"state": message.state, "attempts": message.attempts, "last_error": message.last_error}
     message.state = OutboxState.QUEUED
     message.next_attempt_at = at
+    wake_workers()
     message.save(update_fields=["state", "next_attempt_at"])
     event_record(
         subject_type="outbox",

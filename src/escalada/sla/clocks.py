@@ -30,6 +30,7 @@ from django.contrib.auth.models import User
 from django.db import connection, transaction
 
 from escalada.audit.services import event_record
+from escalada.base.wake import wake_workers
 from escalada.core import sla as core
 from escalada.core.matching import Match, match_policy
 from escalada.core.sla import Calendar as CoreCalendar
@@ -160,6 +161,8 @@ class _Changes:
         self.dirty[label] = row
 
     def save(self) -> None:
+        if self.dirty:
+            wake_workers()
         for row in self.dirty.values():
             if row.pk is None:
                 row.save()
@@ -358,6 +361,7 @@ def ticket_sla_rematch(*, ticket: Ticket, actor: User | None, now: datetime) -> 
             row.save(update_fields=[*adapters.CLOCK_FIELDS, "calendar", "policy"])
     for row, kind, data in changes.timer_events:
         _timer_event(row, kind, data, now=now)
+    wake_workers()
     event_record(
         subject_type="ticket",
         subject_id=ticket.pk,

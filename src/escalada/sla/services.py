@@ -21,6 +21,7 @@ from escalada.accounts.models import Team
 from escalada.audit.services import event_record
 from escalada.base.errors import Conflict, ValidationFailed, duplicates_refused
 from escalada.base.timezones import is_timezone
+from escalada.base.wake import wake_workers
 from escalada.core.calendar import MAX_HORIZON, WEEKDAYS, BusinessCalendar
 from escalada.core.matching import Condition, Operator, condition_problem
 from escalada.core.sla import Calendar as CoreCalendar
@@ -259,6 +260,7 @@ def _recompute_running_clocks(*, calendar: Calendar, old_core: CoreCalendar, now
     which cost seconds per thousand clocks.
     """
     new_core = adapters.calendar_to_core(calendar, now=now)
+    wake_workers()
     quote = connection.ops.quote_name
     written = ("consumed_us", "running_since", "due_at", "warn_at", "next_fire_at", "paused_at", "state")
     assignments = ", ".join(f"{quote(name)} = %s" for name in written)
