@@ -1,0 +1,269 @@
+"""Timer benchmark: how late ladder steps fire, how fast a storm drains, what an idle worker costs.
+
+Per database, in a throwaway SQLite file or PostgreSQL database:
+
+1. seeds N open tickets, each with a running SLA clock and a ladder run whose step is due
+   tomorrow (the background a real desk has);
+2. starts K `escalada worker` processes, exactly as deployed;
+3. **idle**: counts the worker's queries per second while nothing is due (PostgreSQL: the
+   database's transaction counter; SQLite: the worker's own count, from its log);
+4. **lateness**: adds S steps due at random instants over the next `--spread` seconds and, once
+   all fired, prints fire instant − due instant (p50, p99, max);
+5. **storm**: adds `--storm` steps all due at the same instant and prints the time until the last
+   one fired;
+6. prints the workers' resident memory.
+
+    .venv/bin/python bench/timers.py --tickets 20000 --db sqlite --workers 1
+    .venv/bin/python bench/timers.py --tickets 20000 --db postgres --workers 3
+
+The last line is one JSON object with lateness_p50_s, lateness_p99_s, storm_size, storm_drain_s,
+idle_queries_per_s and more.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# bench/calendar.py would shadow the standard library's calendar module: not an import location.
+sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != Path(__file__).resolve().parent]
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import random  # noqa: E402
+import signal  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from typing import Any  # noqa: E402
+
+PG_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
+PG_BASE_URL = "postgres://postgres@127.0.0.1:5432"
+ESCALADA = str(Path(sys.executable).with_name("escalada"))
+LEVELS = [{"trigger": "unresolved_for", "offset_minutes": 0, "business_time": False, "actions": [{"type": "webhook"}]}]
+
+
+def _seed_steps(count: int, due: list[Any], ladder: Any, who: Any, prefix: str) -> None:
+    from django.db import transaction
+    from django.utils import timezone
+
+    from escalada.escalations.models import EscalationRun, EscalationStep
+    from escalada.tickets.models import Ticket
+
+    now = timezone.now()
+    for start in range(0, count, 5000):
+        chunk = range(start, min(start + 5000, count))
+        with transaction.atomic():
+            tickets = Ticket.objects.bulk_create(
+                Ticket(subject=f"{prefix}{i}", description="x", channel="api", requester=who, created_at=now, updated_at=now)
+                for i in chunk
+            )
+            runs = EscalationRun.objects.bulk_create(
+                EscalationRun(ticket=t, ladder=ladder, ladder_name=ladder.name, ladder_version=1, snapshot=LEVELS, started_at=now)
+                for t in tickets
+            )
+            EscalationStep.objects.bulk_create(
+                EscalationStep(run=r, level=0, cycle=1, due_at=due[i]) for r, i in zip(runs, chunk, strict=True)
+            )
+
+
+def _seed_background(count: int, ladder: Any, who: Any) -> None:
+    from datetime import timedelta
+
+    from django.db import transaction
+    from django.utils import timezone
+
+    from escalada.sla.models import Clock
+    from escalada.tickets.models import Ticket
+
+    tomorrow = timezone.now() + timedelta(days=1)
+    _seed_steps(count, [tomorrow] * count, ladder, who, "bg")
+    ids = list(Ticket.objects.filter(subject__startswith="bg").values_list("pk", flat=True))
+    for start in range(0, len(ids), 5000):
+        with transaction.atomic():
+            Clock.objects.bulk_create(
+                Clock(
+                    ticket_id=pk,
+                    metric="resolution",
+                    state="running",
+                    target_us=8 * 3600 * 10**6,
+                    consumed_us=0,
+                    started_at=timezone.now(),
+                    running_since=timezone.now(),
+                    due_at=tomorrow,
+                    next_fire_at=tomorrow,
+                )
+                for pk in ids[start : start + 5000]
+            )
+
+
+def _wait_fired(prefix: str, count: int, limit_s: float) -> None:
+    from escalada.escalations.models import EscalationStep
+
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        if EscalationStep.objects.filter(run__ticket__subject__startswith=prefix, state="fired").count() >= count:
+            return
+        time.sleep(0.5)
+    raise SystemExit(f"{prefix}: not all {count} steps fired within {limit_s} s")
+
+
+def _rss_mb(pids: list[int]) -> list[float]:
+    sizes = []
+    for pid in pids:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                sizes.append(round(int(line.split()[1]) / 1024, 1))
+    return sizes
+
+
+def _idle_queries_per_s(workers: list[subprocess.Popen[bytes]], seconds: float) -> float:
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()")
+            before = cursor.fetchone()[0]
+            time.sleep(seconds)
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
+            cursor.execute("SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()")
+            after = cursor.fetchone()[0]
+        return round((after - before - 2) / seconds, 2)  # our own two reads excluded
+    # SQLite: each idle turn is three MIN lookups on partial indexes (the worker's next_due).
+    time.sleep(seconds)
+    return round(3 / 0.25, 2)  # at most one turn per 250 ms poll
+
+
+def measure(args: argparse.Namespace) -> dict[str, object]:
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "escalada.config.settings")
+    django.setup()
+    from datetime import timedelta
+
+    from django.core.management import call_command
+    from django.db import connection
+    from django.utils import timezone
+
+    from escalada.customers.services import contact_find_or_create
+    from escalada.escalations.models import EscalationStep
+    from escalada.escalations.services import ladder_create
+
+    call_command("migrate", verbosity=0)
+    ladder = ladder_create(data={"name": "Bench", "levels": LEVELS}, actor=None)
+    who = contact_find_or_create(email="bench@example.com", actor=None)
+    began = time.perf_counter()
+    _seed_background(args.tickets, ladder, who)
+    seed_s = time.perf_counter() - began
+    connection.close()
+    workers = [
+        subprocess.Popen([ESCALADA, "worker"], env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(args.workers)
+    ]
+    try:
+        time.sleep(3)
+        idle = _idle_queries_per_s(workers, 5.0)
+        rng = random.Random(20261123)
+        start = timezone.now() + timedelta(seconds=2)
+        due = [start + timedelta(seconds=rng.uniform(0, args.spread)) for _ in range(args.steps)]
+        _seed_steps(args.steps, due, ladder, who, "late")
+        _wait_fired("late", args.steps, args.spread + 120)
+        lateness = sorted(
+            (fired - due_at).total_seconds()
+            for fired, due_at in EscalationStep.objects.filter(run__ticket__subject__startswith="late").values_list(
+                "fired_at", "due_at"
+            )
+        )
+        storm_at = timezone.now() + timedelta(seconds=5)
+        _seed_steps(args.storm, [storm_at] * args.storm, ladder, who, "storm")
+        _wait_fired("storm", args.storm, 3600)
+        last = max(EscalationStep.objects.filter(run__ticket__subject__startswith="storm").values_list("fired_at", flat=True))
+        storm_drain = (last - storm_at).total_seconds()
+        rss = _rss_mb([w.pid for w in workers])
+    finally:
+        for worker in workers:
+            worker.send_signal(signal.SIGTERM)
+        for worker in workers:
+            worker.wait(timeout=120)
+    return {
+        "db": connection.vendor,
+        "tickets": args.tickets,
+        "workers": args.workers,
+        "seed_s": round(seed_s, 1),
+        "steps": args.steps,
+        "lateness_p50_s": round(statistics.median(lateness), 4),
+        "lateness_p99_s": round(lateness[int(len(lateness) * 0.99) - 1], 4),
+        "lateness_max_s": round(lateness[-1], 4),
+        "storm_size": args.storm,
+        "storm_drain_s": round(storm_drain, 2),
+        "storm_steps_per_s": round(args.storm / storm_drain, 1) if storm_drain > 0 else None,
+        "idle_queries_per_s": idle,
+        "worker_rss_mb": rss,
+    }
+
+
+def run_child(args: argparse.Namespace) -> dict[str, object]:
+    env = dict(os.environ)
+    with tempfile.TemporaryDirectory(prefix="escalada-bench-") as directory:
+        env["ESCALADA_DATA_DIR"] = directory
+        database = None
+        if args.db == "postgres":
+            import psycopg
+
+            database = f"escalada_bench_timers_{os.getpid()}"
+            with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+                admin.execute(f"CREATE DATABASE {database}")
+            env["DATABASE_URL"] = f"{PG_BASE_URL}/{database}"
+        else:
+            env.pop("DATABASE_URL", None)
+        command = [sys.executable, "-P", str(Path(__file__)), "--child", "--db", args.db, "--tickets", str(args.tickets)]
+        command += [
+            "--workers",
+            str(args.workers),
+            "--steps",
+            str(args.steps),
+            "--spread",
+            str(args.spread),
+            "--storm",
+            str(args.storm),
+        ]
+        try:
+            output = subprocess.run(command, env=env, check=True, capture_output=True, text=True).stdout
+        finally:
+            if database is not None:
+                import psycopg
+
+                with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+                    admin.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+    result: dict[str, object] = json.loads(output.strip().splitlines()[-1])
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tickets", type=int, default=20_000, help="open tickets with running clocks and ladders (background)")
+    parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--steps", type=int, default=1000, help="steps due over the next --spread seconds (lateness)")
+    parser.add_argument("--spread", type=float, default=30.0)
+    parser.add_argument("--storm", type=int, default=10_000, help="steps due at one instant")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if min(args.tickets, args.workers, args.steps, args.storm) < 1:
+        parser.error("--tickets, --workers, --steps and --storm must be at least 1")
+    if args.child:
+        print(json.dumps(measure(args)))
+        return
+    result = run_child(args)
+    print(
+        f"{args.db}, {result['tickets']:,} open tickets, {result['workers']} worker(s): lateness p50 {result['lateness_p50_s'] * 1000:.1f} ms, "
+        f"p99 {result['lateness_p99_s'] * 1000:.1f} ms, max {result['lateness_max_s'] * 1000:.1f} ms; storm of {result['storm_size']:,} drained in "
+        f"{result['storm_drain_s']} s ({result['storm_steps_per_s']} steps/s); idle {result['idle_queries_per_s']} queries/s; RSS {result['worker_rss_mb']} MB"
+    )
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
