@@ -13,5 +13,6 @@ urlpatterns = [
     path("tickets/<id:ticket_id>/reply", views.ticket_reply, name="ticket-reply"),
     path("tickets/<id:ticket_id>/status", views.ticket_status, name="ticket-status"),
     path("tickets/<id:ticket_id>/assign", views.ticket_assign, name="ticket-assign"),
+    path("tickets/<id:ticket_id>/escalation", views.ticket_escalation, name="ticket-escalation"),
     path("tickets/<id:ticket_id>/properties", views.ticket_properties, name="ticket-properties"),
 ]

@@ -19,6 +19,8 @@ from escalada.base.pagination import paginate_by_id
 from escalada.customers.selectors import contact_of
 from escalada.customers.services import contact_find_or_create
 from escalada.desk import verbs
+from escalada.escalations import runs
+from escalada.escalations import selectors as escalation_selectors
 from escalada.sla.selectors import ticket_sla, ticket_sla_many
 from escalada.sla.views import Chip, sla_chips, viewer_zone
 from escalada.tickets import selectors
@@ -182,6 +184,7 @@ def _detail_context(request: HttpRequest, ticket: Ticket, **forms: Any) -> dict[
         context["sla"] = sla
         context["sla_chips"] = sla_chips(sla.current, now=now, zone=zone, status_label=ticket.get_status_display())
         context["sla_zone"] = zone.key
+        context["escalation"] = escalation_selectors.ticket_escalation(ticket=ticket)
     else:
         context["reply_form"].fields.pop("visibility", None)
         context["reply_form"].fields.pop("status", None)
@@ -312,3 +315,31 @@ def ticket_properties(request: HttpRequest, ticket_id: int) -> HttpResponse:
             messages.success(request, "Ticket updated.")
             return redirect("ticket-detail", ticket_id=ticket.pk)
     return render(request, "tickets/detail.html", _detail_context(request, ticket, properties_form=form), status=422)
+
+
+@login_required
+@require_POST
+def ticket_escalation(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """Acknowledge the fired levels (stops their repeats) or re-apply the ladder's current levels."""
+    user = _user(request)
+    action = request.POST.get("action")
+    try:
+        with transaction.atomic():
+            ticket = selectors.ticket_get_accessible(user=user, ticket_id=ticket_id, action=selectors.TicketAction.CHANGE)
+            if action == "acknowledge":
+                levels = runs.run_acknowledge(ticket=ticket, level=None, now=timezone.now())
+                messages.success(
+                    request, f"Acknowledged level(s) {', '.join(str(lv + 1) for lv in levels)}: their reminders stop."
+                )
+            elif action == "reapply":
+                runs.run_reapply(ticket=ticket, now=timezone.now())
+                messages.success(request, "The ticket now follows the ladder's current levels.")
+            else:
+                messages.error(request, "Choose acknowledge or re-apply.")
+    except (Conflict, ValidationFailed) as exc:
+        messages.error(request, exc.message)
+    except PermissionDenied as exc:
+        return HttpResponseForbidden(exc.message)
+    except NotFound as exc:
+        raise Http404(exc.message) from None
+    return redirect("ticket-detail", ticket_id=ticket_id)

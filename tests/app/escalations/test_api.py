@@ -84,3 +84,21 @@ def test_ladders_and_a_tickets_escalation(world: World, api_as: dict[str, Client
         (1, "cancelled"),
         (2, "cancelled"),
     ]
+
+
+def test_the_ticket_page_shows_the_next_level_and_acknowledges(world: World, web_as: dict[str, Client]) -> None:
+    policy = standard_policy(berlin_calendar())
+    post(web_as["admin"], "/api/v1/escalation-ladders", {"name": "Page", "policy_id": policy.pk, "levels": LEVELS})
+    ticket = open_ticket(world, berlin(23, 9))
+    page = web_as["sam"].get(f"/tickets/{ticket.pk}/").content.decode()
+    assert "<strong>Next: level 1</strong> at" in page
+    assert "— notify</p>" in page
+    assert "Escalation ladder" not in web_as["ana"].get(f"/tickets/{ticket.pk}/").content.decode()
+    nothing = web_as["sam"].post(f"/tickets/{ticket.pk}/escalation", {"action": "acknowledge"}, follow=True).content.decode()
+    assert "Nothing has fired yet to acknowledge." in nothing
+    Worker().run_once(now=berlin(23, 10))
+    done = web_as["sam"].post(f"/tickets/{ticket.pk}/escalation", {"action": "acknowledge"}, follow=True).content.decode()
+    assert "Acknowledged level(s) 1: their reminders stop." in done
+    assert "Level 1 fired" in done
+    assert "acknowledged" in done
+    assert web_as["ana"].post(f"/tickets/{ticket.pk}/escalation", {"action": "reapply"}).status_code in (403, 404)
