@@ -112,3 +112,27 @@ def test_a_worker_killed_mid_batch_leaves_every_step_fired_once_after_restart(e2
     finally:
         stop(restarted)
     assert state == (3_000, 3_000, 0)
+
+
+def test_a_frozen_worker_cannot_commit_a_stale_claim_and_another_fires_everything(e2e_env: dict[str, str]) -> None:
+    env = {**e2e_env, "ESCALADA_IDLE_TRANSACTION_TIMEOUT_SECONDS": "3"}
+    subprocess.run([ESCALADA, "manage", "migrate", "--verbosity", "0"], env=env, check=True, timeout=300)
+    shell(env, SEED.format(count=2_000))
+    (frozen,) = workers(env, 1)
+    deadline = time.monotonic() + 120
+    while counts(env)[0] < 100 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    frozen.send_signal(signal.SIGSTOP)  # mid-batch, possibly holding a step's lock
+    try:
+        other = workers(env, 1)
+        try:
+            state = wait_until(env, 2_000, 300)
+        finally:
+            stop(other)
+        assert state == (2_000, 2_000, 0)
+        frozen.send_signal(signal.SIGCONT)  # it wakes with whatever it had claimed
+        time.sleep(3)
+        assert counts(env) == (2_000, 2_000, 0)  # nothing fired twice
+    finally:
+        frozen.send_signal(signal.SIGCONT)
+        stop([frozen])

@@ -107,8 +107,14 @@ def _database() -> dict[str, Any]:
         "PORT": parsed.port,
         "CONN_MAX_AGE": env.env_int("DATABASE_CONN_MAX_AGE", default=60),
         "CONN_HEALTH_CHECKS": True,
-        # Server-side binding lets psycopg prepare the statements each request repeats.
-        "OPTIONS": {"server_side_binding": True, **dict(parsed.options)},
+        # Server-side binding lets psycopg prepare the statements each request repeats. A session
+        # that sits in an open transaction longer than the timeout (a process frozen mid-claim,
+        # e.g. SIGSTOP) is ended by PostgreSQL: its locks go, its stale work cannot commit.
+        "OPTIONS": {
+            "server_side_binding": True,
+            "options": f"-c idle_in_transaction_session_timeout={env.env_int('ESCALADA_IDLE_TRANSACTION_TIMEOUT_SECONDS', default=60) * 1000}",
+            **dict(parsed.options),
+        },
     }
 
 
