@@ -49,6 +49,7 @@ def _seed_steps(count: int, due: list[Any], ladder: Any, who: Any, prefix: str) 
     from django.db import transaction
     from django.utils import timezone
 
+    from escalada.base.wake import wake_workers
     from escalada.escalations.models import EscalationRun, EscalationStep
     from escalada.tickets.models import Ticket
 
@@ -67,6 +68,7 @@ def _seed_steps(count: int, due: list[Any], ladder: Any, who: Any, prefix: str) 
             EscalationStep.objects.bulk_create(
                 EscalationStep(run=r, level=0, cycle=1, due_at=due[i]) for r, i in zip(runs, chunk, strict=True)
             )
+            wake_workers()  # as the services do when they write a due instant
 
 
 def _seed_background(count: int, ladder: Any, who: Any) -> None:

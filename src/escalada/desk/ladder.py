@@ -41,27 +41,57 @@ PRIORITY_UP = {
 }
 
 
-def escalation_fire_due(*, now: datetime, limit: int = 500) -> int:
-    due = list(
-        EscalationStep.objects.filter(state=StepState.PENDING, due_at__lte=now)
-        .order_by("due_at")
-        .values_list("pk", "fence")[:limit]
+CLAIM_BATCH = 200
+CLAIM_LEASE = timedelta(seconds=30)
+
+
+def _claim(now: datetime, limit: int) -> list[tuple[int, int]]:
+    """Claim up to `limit` due steps for this worker in one statement: other workers skip them
+    (PostgreSQL `SKIP LOCKED`; SQLite's IMMEDIATE transaction takes its turn) until the lease ends,
+    so a worker that dies leaves them to the others. Returns (id, fence) pairs."""
+    table = EscalationStep._meta.db_table
+    skip_locked = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+    moment = connection.ops.adapt_datetimefield_value
+    sql = (
+        f"UPDATE {table} SET claimed_until = %s, fence = fence + 1 WHERE id IN ("  # noqa: S608 - names from the model
+        f"SELECT id FROM {table} WHERE state = 'pending' AND due_at <= %s AND (claimed_until IS NULL OR claimed_until <= %s) "
+        f"ORDER BY due_at LIMIT %s{skip_locked}) RETURNING id, fence"
     )
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql, [moment(now + CLAIM_LEASE), moment(now), moment(now), limit])
+        return [(int(pk), int(fence)) for pk, fence in cursor.fetchall()]
+
+
+def escalation_fire_due(*, now: datetime, limit: int = CLAIM_BATCH) -> int:
+    """Claim due steps in batches and fire each batch in one transaction. One batch per call by
+    default: the worker comes straight back while steps are due, with a fresh `now`, so each
+    step's fire instant stays true to when it fired."""
     fired = 0
-    for pk, fence in due:
-        try:
-            fired += _fire_one(pk=pk, fence=fence, now=now)
-        except Exception:  # one broken step must not hold the others; it stays due and is retried
-            logger.exception("escalation step %s failed", pk)
+    while fired < limit:
+        claimed = _claim(now, min(CLAIM_BATCH, limit - fired))
+        if not claimed:
+            break
+        fired += _fire_batch(claimed, now=now)
+        if len(claimed) < CLAIM_BATCH:
+            break
     return fired
 
 
 @transaction.atomic
+def _fire_batch(claimed: list[tuple[int, int]], *, now: datetime) -> int:
+    fired = 0
+    for pk, fence in claimed:
+        try:
+            with transaction.atomic():
+                fired += _fire_one(pk=pk, fence=fence, now=now)
+        except Exception:  # one broken step must not hold the others; its lease ends and it is retried
+            logger.exception("escalation step %s failed", pk)
+    return fired
+
+
 def _fire_one(*, pk: int, fence: int, now: datetime) -> int:
-    query = EscalationStep.objects.filter(pk=pk, fence=fence, state=StepState.PENDING)
-    if connection.features.has_select_for_update_skip_locked:
-        query = query.select_for_update(skip_locked=True, of=("self",))
-    step = query.select_related("run").first()
+    # The fence is the one our claim set: a reschedule since then moved it, and we do nothing.
+    step = EscalationStep.objects.filter(pk=pk, fence=fence, state=StepState.PENDING).select_related("run").first()
     if step is None or step.due_at is None or step.due_at > now:
         return 0
     run = step.run

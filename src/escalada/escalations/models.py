@@ -71,6 +71,7 @@ class EscalationStep(models.Model):
     state = models.CharField(max_length=10, choices=StepState.choices, default=StepState.PENDING)
     due_at = models.DateTimeField(null=True, blank=True)
     fence = models.PositiveBigIntegerField(default=1)
+    claimed_until = models.DateTimeField(null=True, blank=True)  # a worker's lease on it, while it fires
     fired_at = models.DateTimeField(null=True, blank=True)
     is_late = models.BooleanField(default=False)
     acknowledged_at = models.DateTimeField(null=True, blank=True)

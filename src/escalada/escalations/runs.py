@@ -134,8 +134,9 @@ def _reschedule(run: EscalationRun, ticket: Ticket, now: datetime) -> None:
                 new_due = now
             if new_due != step.due_at:
                 step.due_at = new_due
-                step.fence += 1
-                step.save(update_fields=["due_at", "fence"])
+                step.fence += 1  # a worker's claim on the old instant is void
+                step.claimed_until = None
+                step.save(update_fields=["due_at", "fence", "claimed_until"])
 
 
 @transaction.atomic
