@@ -22,6 +22,7 @@ from escalada.accounts.services import agent_create, team_create
 from escalada.customers.models import Contact, Organization, Tier
 from escalada.customers.services import contact_create, organization_create
 from escalada.desk import verbs as tickets
+from escalada.escalations.services import ladder_create
 from escalada.sla import services as sla
 from escalada.tickets.models import Category, Channel, Priority, Severity, Status, Ticket, Visibility
 
@@ -228,7 +229,7 @@ def _demo_sla() -> None:
         },
         actor=None,
     )
-    sla.policy_create(
+    enterprise = sla.policy_create(
         data={
             "name": "Enterprise — high",
             "rank": 10,
@@ -238,6 +239,33 @@ def _demo_sla() -> None:
             ],
             "calendar": berlin,
             "targets": [*_targets(30, 30, 240, "urgent"), *_targets(60, 60, 480, "high")],
+        },
+        actor=None,
+    )
+    # DESIGN.md's step 5: at 75 % of the resolution target the team lead hears of it; at the
+    # breach the escalation manager takes the ticket and the customer is told.
+    ladder_create(
+        data={
+            "name": "Enterprise escalation",
+            "policy": enterprise,
+            "levels": [
+                {
+                    "trigger": "metric_warning",
+                    "metric": "resolution",
+                    "offset_minutes": 0,
+                    "actions": [{"type": "notify", "to": ["team_leads"]}],
+                },
+                {
+                    "trigger": "metric_breach",
+                    "metric": "resolution",
+                    "offset_minutes": 0,
+                    "actions": [
+                        {"type": "assign_escalation_manager"},
+                        {"type": "notify", "to": ["escalation_managers"]},
+                        {"type": "notify_customer"},
+                    ],
+                },
+            ],
         },
         actor=None,
     )

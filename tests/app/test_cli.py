@@ -11,6 +11,7 @@ from escalada.audit.models import Event
 from escalada.cli import main
 from escalada.customers.models import Contact, Organization
 from escalada.demo import demo_load
+from escalada.escalations.models import EscalationRun
 from escalada.sla.models import Clock, TicketPolicy
 from escalada.tickets.models import Channel, Ticket
 
@@ -78,6 +79,9 @@ def test_demo_data_is_deterministic_and_audited() -> None:
         "matched: organization_tier=enterprise, priority=urgent|high",
     )
     assert Clock.objects.get(ticket=first, metric="resolution").target_us == 8 * 3600 * 10**6
+    # …and on its escalation ladder, levels frozen for it (DESIGN.md's step 5).
+    run = EscalationRun.objects.get(ticket=first)
+    assert (run.ladder_name, len(run.snapshot)) == ("Enterprise escalation", 2)
 
 
 def test_mail_imap_without_a_mailbox_says_what_to_set(capsys: pytest.CaptureFixture[str], settings: Any) -> None:
