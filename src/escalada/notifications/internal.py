@@ -87,40 +87,50 @@ def _text(kind: str, ticket: Ticket, data: dict[str, Any]) -> tuple[str, str]:
     return subject, "\n".join(lines)
 
 
+def _mail_people(
+    *, kind: str, ticket: Ticket, users: list[User], emails: list[str], subject: str, body: str, key: str, now: datetime
+) -> int:
+    """E-mail each person once; a person's quiet hours hold their mail until the hours end,
+    except for sev1 tickets. Stakeholder addresses have no quiet hours. Returns how many."""
+    addresses: dict[str, datetime] = {}
+    for user in users:
+        if not user.email:
+            continue
+        hours = QuietHours.objects.filter(user=user).first()
+        wait = None
+        if hours is not None and ticket.severity != Severity.SEV1:
+            wait = quiet_until(now=now, start=hours.start, end=hours.end, zone=hours.time_zone)
+        addresses[user.email.lower()] = wait or now
+    for address in emails:
+        addresses.setdefault(address.lower(), now)
+    for address, send_at in addresses.items():
+        message = email_enqueue(
+            kind=kind, to=address, subject=subject, body_text=body, ticket=ticket, idempotency_key=f"{key}:{address}", now=now
+        )
+        if send_at != now:
+            OutboxMessage.objects.filter(pk=message.pk).update(next_attempt_at=send_at)
+    return len(addresses)
+
+
 def internal_notify(*, kind: str, ticket: Ticket, data: dict[str, Any], now: datetime) -> int:
     """Queue the e-mails and chat messages of every matching rule; returns how many."""
     queued = 0
     subject, body = _text(kind, ticket, data)
     event_id = uuid.uuid4().hex
-    wakes_people = ticket.severity == Severity.SEV1
     for rule in NotificationRule.objects.filter(is_active=True).order_by("pk"):
         if not _matches(rule, kind, ticket):
             continue
         users, emails = _recipients(rule, ticket)
-        addresses: dict[str, datetime] = {}
-        for user in users:
-            if not user.email:
-                continue
-            send_at = now
-            hours = QuietHours.objects.filter(user=user).first()
-            if hours is not None and not wakes_people:
-                send_at = quiet_until(now=now, start=hours.start, end=hours.end, zone=hours.time_zone) or now
-            addresses[user.email.lower()] = send_at
-        for address in emails:
-            addresses.setdefault(address.lower(), now)
-        for address, send_at in addresses.items():
-            message = email_enqueue(
-                kind=f"internal.{kind}",
-                to=address,
-                subject=subject,
-                body_text=body,
-                ticket=ticket,
-                idempotency_key=f"rule:{rule.pk}:{event_id}:{address}",
-                now=now,
-            )
-            if send_at != now:
-                OutboxMessage.objects.filter(pk=message.pk).update(next_attempt_at=send_at)
-            queued += 1
+        queued += _mail_people(
+            kind=f"internal.{kind}",
+            ticket=ticket,
+            users=users,
+            emails=emails,
+            subject=subject,
+            body=body,
+            key=f"rule:{rule.pk}:{event_id}",
+            now=now,
+        )
         if rule.chat_url:
             _enqueue(
                 OutboxMessage(
@@ -270,27 +280,13 @@ def escalation_notify(
     subject = f"[#{ticket.number}] Escalation level {level + 1}: {ticket.subject}"[:250]
     _, body = _text("escalation.level_fired", ticket, {})
     body = f"Escalation level {level + 1} fired.\n" + body
-    event_id = uuid.uuid4().hex
-    addresses: dict[str, datetime] = {}
-    for user in users.values():
-        if user.email:
-            hours = QuietHours.objects.filter(user=user).first()
-            wait = None
-            if hours is not None and ticket.severity != Severity.SEV1:
-                wait = quiet_until(now=now, start=hours.start, end=hours.end, zone=hours.time_zone)
-            addresses[user.email.lower()] = wait or now
-    for address in emails:
-        addresses.setdefault(address.lower(), now)
-    for address, send_at in addresses.items():
-        message = email_enqueue(
-            kind="internal.escalation.level_fired",
-            to=address,
-            subject=subject,
-            body_text=body,
-            ticket=ticket,
-            idempotency_key=f"ladder:{ticket.pk}:{level}:{event_id}:{address}",
-            now=now,
-        )
-        if send_at != now:
-            OutboxMessage.objects.filter(pk=message.pk).update(next_attempt_at=send_at)
-    return len(addresses)
+    return _mail_people(
+        kind="internal.escalation.level_fired",
+        ticket=ticket,
+        users=list(users.values()),
+        emails=emails,
+        subject=subject,
+        body=body,
+        key=f"ladder:{ticket.pk}:{level}:{uuid.uuid4().hex}",
+        now=now,
+    )
