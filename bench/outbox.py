@@ -15,21 +15,20 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# bench/calendar.py would shadow the standard library's calendar module: not an import location.
-sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != Path(__file__).resolve().parent]
+# bench/calendar.py would shadow the standard library's calendar module (which email and
+# psycopg import): this script's folder is searched last, after the standard library.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != _HERE] + [str(_HERE)]
 
 import argparse  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer  # noqa: E402
 from typing import Any  # noqa: E402
 
-PG_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
-PG_BASE_URL = "postgres://postgres@127.0.0.1:5432"
+from throwaway import run_child  # noqa: E402
 
 
 class Receiver(BaseHTTPRequestHandler):
@@ -90,38 +89,6 @@ def measure(messages: int) -> dict[str, object]:
     }
 
 
-def run_child(db: str, messages: int) -> dict[str, object]:
-    env = dict(os.environ, ESCALADA_WEBHOOK_ALLOWED_HOSTS="127.0.0.1")
-    with tempfile.TemporaryDirectory(prefix="escalada-bench-") as directory:
-        env["ESCALADA_DATA_DIR"] = directory
-        database = None
-        if db == "postgres":
-            import psycopg
-
-            database = f"escalada_bench_outbox_{os.getpid()}"
-            with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
-                admin.execute(f"CREATE DATABASE {database}")
-            env["DATABASE_URL"] = f"{PG_BASE_URL}/{database}"
-        else:
-            env.pop("DATABASE_URL", None)
-        try:
-            output = subprocess.run(
-                [sys.executable, "-P", str(Path(__file__)), "--child", "--messages", str(messages)],
-                env=env,
-                check=True,
-                capture_output=True,
-                text=True,
-            ).stdout
-        finally:
-            if database is not None:
-                import psycopg
-
-                with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
-                    admin.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
-    result: dict[str, object] = json.loads(output.strip().splitlines()[-1])
-    return result
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--messages", type=int, default=2000)
@@ -135,7 +102,12 @@ def main() -> None:
         return
     results = {}
     for db in ("sqlite", "postgres") if args.db == "both" else (args.db,):
-        result = run_child(db, args.messages)
+        result = run_child(
+            script=__file__,
+            db=db,
+            args=["--messages", str(args.messages)],
+            env_extra={"ESCALADA_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1"},
+        )
         results[db] = result
         print(
             f"{db:8s} {result['sent']:>6,} webhooks delivered to a loopback receiver in {result['seconds']:.2f} s: {result['deliveries_per_s']:,} per second"

@@ -17,18 +17,16 @@ import sys
 from pathlib import Path
 
 # bench/calendar.py would shadow the standard library's calendar module (which email and
-# psycopg import): this script's own folder is not an import location.
-sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != Path(__file__).resolve().parent]
+# psycopg import): this script's folder is searched last, after the standard library.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != _HERE] + [str(_HERE)]
 
 import argparse  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
 import time  # noqa: E402
 
-PG_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
-PG_BASE_URL = "postgres://postgres@127.0.0.1:5432"
+from throwaway import run_child  # noqa: E402
 
 
 def measure(clocks: int) -> dict[str, object]:
@@ -102,38 +100,6 @@ def measure(clocks: int) -> dict[str, object]:
     }
 
 
-def run_child(db: str, clocks: int) -> dict[str, object]:
-    env = dict(os.environ)
-    with tempfile.TemporaryDirectory(prefix="escalada-bench-") as directory:
-        env["ESCALADA_DATA_DIR"] = directory
-        database = None
-        if db == "postgres":
-            import psycopg
-
-            database = f"escalada_bench_{os.getpid()}"
-            with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
-                admin.execute(f"CREATE DATABASE {database}")
-            env["DATABASE_URL"] = f"{PG_BASE_URL}/{database}"
-        else:
-            env.pop("DATABASE_URL", None)
-        try:
-            output = subprocess.run(
-                [sys.executable, "-P", str(Path(__file__)), "--child", "--clocks", str(clocks)],
-                env=env,
-                check=True,
-                capture_output=True,
-                text=True,
-            ).stdout
-        finally:
-            if database is not None:
-                import psycopg
-
-                with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
-                    admin.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
-    result: dict[str, object] = json.loads(output.strip().splitlines()[-1])
-    return result
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clocks", type=int, default=100_000)
@@ -147,7 +113,7 @@ def main() -> None:
         return
     results = {}
     for db in ("sqlite", "postgres") if args.db == "both" else (args.db,):
-        result = run_child(db, args.clocks)
+        result = run_child(script=__file__, db=db, args=["--clocks", str(args.clocks)])
         results[db] = result
         print(
             f"{db:8s} recompute {result['clocks']:>7,} running clocks after a calendar edit: "

@@ -25,8 +25,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# bench/calendar.py would shadow the standard library's calendar module: not an import location.
-sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != Path(__file__).resolve().parent]
+# bench/calendar.py would shadow the standard library's calendar module (which email and
+# psycopg import): this script's folder is searched last, after the standard library.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != _HERE] + [str(_HERE)]
 
 import argparse  # noqa: E402
 import json  # noqa: E402
@@ -35,12 +37,11 @@ import random  # noqa: E402
 import signal  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
-import tempfile  # noqa: E402
 import time  # noqa: E402
 from typing import Any  # noqa: E402
 
-PG_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
-PG_BASE_URL = "postgres://postgres@127.0.0.1:5432"
+from throwaway import run_child  # noqa: E402
+
 ESCALADA = str(Path(sys.executable).with_name("escalada"))
 LEVELS = [{"trigger": "unresolved_for", "offset_minutes": 0, "business_time": False, "actions": [{"type": "webhook"}]}]
 
@@ -206,43 +207,6 @@ def measure(args: argparse.Namespace) -> dict[str, object]:
     }
 
 
-def run_child(args: argparse.Namespace) -> dict[str, object]:
-    env = dict(os.environ)
-    with tempfile.TemporaryDirectory(prefix="escalada-bench-") as directory:
-        env["ESCALADA_DATA_DIR"] = directory
-        database = None
-        if args.db == "postgres":
-            import psycopg
-
-            database = f"escalada_bench_timers_{os.getpid()}"
-            with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
-                admin.execute(f"CREATE DATABASE {database}")
-            env["DATABASE_URL"] = f"{PG_BASE_URL}/{database}"
-        else:
-            env.pop("DATABASE_URL", None)
-        command = [sys.executable, "-P", str(Path(__file__)), "--child", "--db", args.db, "--tickets", str(args.tickets)]
-        command += [
-            "--workers",
-            str(args.workers),
-            "--steps",
-            str(args.steps),
-            "--spread",
-            str(args.spread),
-            "--storm",
-            str(args.storm),
-        ]
-        try:
-            output = subprocess.run(command, env=env, check=True, capture_output=True, text=True).stdout
-        finally:
-            if database is not None:
-                import psycopg
-
-                with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
-                    admin.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
-    result: dict[str, object] = json.loads(output.strip().splitlines()[-1])
-    return result
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tickets", type=int, default=20_000, help="open tickets with running clocks and ladders (background)")
@@ -258,7 +222,9 @@ def main() -> None:
     if args.child:
         print(json.dumps(measure(args)))
         return
-    result = run_child(args)
+    options = ["--db", args.db, "--tickets", str(args.tickets), "--workers", str(args.workers)]
+    options += ["--steps", str(args.steps), "--spread", str(args.spread), "--storm", str(args.storm)]
+    result = run_child(script=__file__, db=args.db, args=options)
     print(
         f"{args.db}, {result['tickets']:,} open tickets, {result['workers']} worker(s): lateness p50 {result['lateness_p50_s'] * 1000:.1f} ms, "
         f"p99 {result['lateness_p99_s'] * 1000:.1f} ms, max {result['lateness_max_s'] * 1000:.1f} ms; storm of {result['storm_size']:,} drained in "
