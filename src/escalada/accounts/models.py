@@ -20,6 +20,9 @@ class Team(models.Model):
     slug = models.SlugField(max_length=60, unique=True)
     tier_count = models.PositiveSmallIntegerField(default=3, validators=[MinValueValidator(1), MaxValueValidator(9)])
     description = models.TextField(blank=True)
+    # When a ticket is transferred to this team, how many minutes it has to pick it up: the
+    # internal clock that makes "waiting on engineering" visible and measured. None: no target.
+    transfer_target_minutes = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -19,9 +19,11 @@ from escalada.accounts.auth import API_AUTH
 from escalada.base.errors import ServiceError, ValidationFailed
 from escalada.customers.api import router as customers_router
 from escalada.desk.api import router as tickets_router
+from escalada.desk.escalation_api import router as escalations_router
 from escalada.desk.intake import router as intake_router
 from escalada.desk.mail_api import router as inbound_router
 from escalada.escalations.api import router as ladders_router
+from escalada.escalations.config_api import router as escalation_settings_router
 from escalada.notifications.api import router as notifications_router
 from escalada.notifications.templates_api import router as templates_router
 from escalada.sla.api import router as sla_router
@@ -75,6 +77,8 @@ api.add_router("/v1/", customers_router)
 api.add_router("/v1/", tickets_router)
 api.add_router("/v1/", sla_router)
 api.add_router("/v1/", ladders_router)
+api.add_router("/v1/", escalations_router)
+api.add_router("/v1/", escalation_settings_router)
 api.add_router("/v1/", notifications_router)
 api.add_router("/v1/", inbound_router)
 api.add_router("/v1/", intake_router)

@@ -29,6 +29,7 @@ from escalada.escalations.models import EscalationStep, StepState
 from escalada.escalations.runs import levels_of
 from escalada.notifications import internal
 from escalada.notifications import services as notifications
+from escalada.tickets import services as tickets
 from escalada.tickets.models import Priority, Ticket
 
 logger = logging.getLogger("escalada.ladder")
@@ -182,16 +183,7 @@ def _apply_one(action: dict[str, Any], *, ticket: Ticket, level: int, now: datet
     if kind in ("raise_tier", "set_tier"):
         top = ticket.team.tier_count if ticket.team else 9
         tier = min(ticket.tier + 1, top) if kind == "raise_tier" else min(int(action["tier"]), top)
-        Ticket.objects.filter(pk=ticket.pk).update(tier=tier, updated_at=now)
-        event_record(
-            subject_type="ticket",
-            subject_id=ticket.pk,
-            kind="ticket.tier_changed",
-            actor=None,
-            occurred_at=now,
-            before={"tier": ticket.tier},
-            after={"tier": tier},
-        )
+        tickets.ticket_set_tier(ticket=ticket, tier=tier, actor=None, now=now)
         return f"tier L{tier}"
     if kind == "add_tags":
         tags = sorted({*ticket.tags.values_list("name", flat=True), *action["tags"]})

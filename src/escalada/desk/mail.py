@@ -10,7 +10,7 @@ Threading: a mail joins a ticket when it answers one of our Message-IDs, one of 
 stored message ids, or carries the ticket's `[#123]` subject token — and only when its sender is
 the requester or from the requester's organization (else a stranger could write into any
 ticket by guessing a number); otherwise it opens a new ticket. A reply to a closed ticket opens a
-follow-up ticket.
+follow-up ticket, and so does a reply to a ticket solved longer ago than its policy's reopen window.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from escalada.customers.services import contact_find_or_create
 from escalada.desk import verbs
 from escalada.notifications.inbound import MailProblem, ParsedMail, parse_mail
 from escalada.notifications.models import InboundMail, InboundState
-from escalada.tickets.models import Attachment, Channel, Message, Status, Ticket
+from escalada.tickets.models import Attachment, Channel, Message, Ticket
 
 logger = logging.getLogger("escalada.mail")
 
@@ -118,7 +118,7 @@ def _apply(mail: ParsedMail) -> tuple[Ticket, Message]:
     at = timezone.now()
     contact = contact_find_or_create(email=mail.from_address, name=mail.from_name, actor=None)
     ticket = _target_ticket(mail, contact)
-    if ticket is not None and ticket.status != Status.CLOSED:
+    if ticket is not None and not verbs.reopen_window_passed(ticket=ticket, now=at):
         message = verbs.ticket_reply(
             ticket=ticket,
             actor=None,
@@ -130,18 +130,26 @@ def _apply(mail: ParsedMail) -> tuple[Ticket, Message]:
         )
         _attach(message, mail, at)
         return message.ticket, message
-    subject = mail.subject or "(no subject)"
-    if ticket is not None:  # closed: a follow-up
-        subject = f"Follow-up to #{ticket.number}: {ticket.subject}"[:250]
-    opened = verbs.ticket_open(
-        subject=subject,
-        description=mail.body_text,
-        requester=contact,
-        channel=Channel.EMAIL,
-        actor=None,
-        external_message_id=mail.message_id,
-        now=at,
-    )
+    if ticket is not None:  # closed, or solved before the reopen window: a follow-up, linked
+        opened = verbs.ticket_follow_up(
+            ticket=ticket,
+            body=mail.body_text,
+            author_contact=contact,
+            channel=Channel.EMAIL,
+            actor=None,
+            external_message_id=mail.message_id,
+            now=at,
+        )
+    else:
+        opened = verbs.ticket_open(
+            subject=mail.subject or "(no subject)",
+            description=mail.body_text,
+            requester=contact,
+            channel=Channel.EMAIL,
+            actor=None,
+            external_message_id=mail.message_id,
+            now=at,
+        )
     first = Message.objects.filter(ticket=opened).order_by("pk").first()
     assert first is not None
     _attach(first, mail, at)

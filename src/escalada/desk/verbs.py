@@ -8,7 +8,7 @@ carry the same instant.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.contrib.auth.models import User
 from django.db import transaction
@@ -16,11 +16,14 @@ from django.utils import timezone
 
 from escalada.accounts.models import Role, Team
 from escalada.accounts.selectors import user_role
+from escalada.base.errors import ValidationFailed
 from escalada.customers.models import Contact
+from escalada.desk import escalate as escalating
 from escalada.escalations import runs
 from escalada.notifications import internal
 from escalada.notifications import services as notifications
 from escalada.sla import clocks
+from escalada.sla.models import TicketPolicy
 from escalada.tickets import services as tickets
 from escalada.tickets.models import Category, Message, Priority, Severity, Status, Ticket, Visibility
 
@@ -44,6 +47,7 @@ def ticket_open(
     assignee: User | None = None,
     tags: list[str] | None = None,
     external_message_id: str | None = None,
+    follow_up_of: Ticket | None = None,
     now: datetime | None = None,
 ) -> Ticket:
     """A new ticket from any channel, on the SLA policy that matches it, its clocks started."""
@@ -62,6 +66,7 @@ def ticket_open(
         assignee=assignee,
         tags=tags,
         external_message_id=external_message_id,
+        follow_up_of=follow_up_of,
         now=at,
     )
     clocks.ticket_sla_start(ticket=ticket, actor=actor, now=at)
@@ -91,6 +96,7 @@ def ticket_reply(
     at = now or timezone.now()
     ticket = _locked(ticket)
     before_status = ticket.status
+    _refuse_solving_escalated(ticket, status)
     message = tickets.ticket_reply(
         ticket=ticket,
         actor=actor,
@@ -112,6 +118,10 @@ def ticket_reply(
     runs.run_sync(ticket=fresh, now=at)
     if message_by == "agent":
         notifications.customer_notify_reply(ticket=fresh, message=message, now=at)
+    if is_customer and before_status == Status.SOLVED and fresh.status != Status.SOLVED:
+        escalating.on_customer_reopen(ticket=fresh, now=at)
+    elif not is_customer and actor is not None:
+        escalating.responded(ticket=fresh, user=actor, now=at)
     data = {**notifications.ticket_data(fresh), "message_id": message.pk, "author": message_by or "agent"}
     kind = "ticket.note_added" if message_by is None else "ticket.replied"
     internal.announce(kind=kind, data=data, ticket=fresh, now=at)
@@ -120,15 +130,19 @@ def ticket_reply(
 
 
 @transaction.atomic
-def ticket_change_status(*, ticket: Ticket, status: str, actor: User | None, now: datetime | None = None) -> Ticket:
-    """Move the ticket along its workflow; the clocks pause, resume, are fulfilled or reopen."""
+def ticket_change_status(
+    *, ticket: Ticket, status: str, actor: User | None, now: datetime | None = None, resolution_summary: str = ""
+) -> Ticket:
+    """Move the ticket along its workflow; the clocks pause, resume, are fulfilled or reopen.
+    `resolution_summary` (an escalation's root cause in customer words) goes into the solved mail."""
     at = now or timezone.now()
     ticket = _locked(ticket)
     before_status = ticket.status
+    _refuse_solving_escalated(ticket, status)
     ticket = tickets.ticket_change_status(ticket=ticket, status=status, actor=actor, now=at)
     clocks.ticket_sla_sync(ticket=ticket, before_status=before_status, message_by=None, actor=actor, now=at)
     runs.run_sync(ticket=ticket, now=at)
-    _after_status(ticket, before_status, at)
+    _after_status(ticket, before_status, at, resolution_summary=resolution_summary)
     return ticket
 
 
@@ -168,14 +182,61 @@ def ticket_assign(
     return ticket
 
 
-def _after_status(ticket: Ticket, before_status: str, at: datetime) -> None:
+def _after_status(ticket: Ticket, before_status: str, at: datetime, *, resolution_summary: str = "") -> None:
     """Tell the customer a ticket was solved, and subscribers that its status moved."""
     if ticket.status == before_status:
         return
     if ticket.status == Status.SOLVED:
-        notifications.customer_notify_solved(ticket=ticket, now=at)
+        notifications.customer_notify_solved(ticket=ticket, now=at, resolution_summary=resolution_summary)
     data = {**notifications.ticket_data(ticket), "previous_status": before_status}
     internal.announce(kind="ticket.status_changed", data=data, ticket=ticket, now=at)
+
+
+def _refuse_solving_escalated(ticket: Ticket, status: str | None) -> None:
+    """An escalated ticket is solved by resolving its escalation, which needs the root cause."""
+    if status in (Status.SOLVED, Status.CLOSED) and ticket.status != status:
+        problem = escalating.open_escalation_problem(ticket)
+        if problem:
+            raise ValidationFailed.one("status", problem)
+
+
+def reopen_window_passed(*, ticket: Ticket, now: datetime) -> bool:
+    """True when a customer's message should open a follow-up instead of reopening: the ticket
+    is closed, or solved longer ago than its policy's reopen window (7 days without a policy)."""
+    if ticket.status == Status.CLOSED:
+        return True
+    if ticket.status != Status.SOLVED or ticket.solved_at is None:
+        return False
+    binding = TicketPolicy.objects.filter(ticket=ticket).select_related("policy").first()
+    days = binding.policy.reopen_window_days if binding is not None and binding.policy is not None else 7
+    return now - ticket.solved_at > timedelta(days=days)
+
+
+@transaction.atomic
+def ticket_follow_up(
+    *,
+    ticket: Ticket,
+    body: str | None,
+    author_contact: Contact,
+    channel: str,
+    actor: User | None,
+    external_message_id: str | None = None,
+    now: datetime | None = None,
+) -> Ticket:
+    """The customer wrote after the reopen window: a new ticket, linked to the old one."""
+    subject = f"Follow-up to #{ticket.number}: {ticket.subject}"[:250]
+    return ticket_open(
+        subject=subject,
+        description=body,
+        requester=author_contact,
+        channel=channel,
+        actor=actor,
+        category=ticket.category,
+        priority=ticket.priority,
+        external_message_id=external_message_id,
+        follow_up_of=ticket,
+        now=now,
+    )
 
 
 def _locked(ticket: Ticket) -> Ticket:

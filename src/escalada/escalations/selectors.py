@@ -6,11 +6,22 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import QuerySet
+from django.db.models import Case, Count, IntegerField, QuerySet, Value, When
 
-from escalada.accounts.selectors import is_staff_role, user_role
+from escalada.accounts.models import Role
+from escalada.accounts.selectors import is_staff_role, team_ids_of, user_role
 from escalada.base.errors import NotFound, PermissionDenied
-from escalada.escalations.models import EscalationRun, EscalationStep, Ladder, RunState, StepState
+from escalada.escalations.models import (
+    ActionStep,
+    Contributor,
+    Escalation,
+    EscalationRun,
+    EscalationStep,
+    Ladder,
+    RootCause,
+    RunState,
+    StepState,
+)
 from escalada.tickets.models import Ticket
 
 
@@ -96,3 +107,111 @@ def ticket_escalation(*, ticket: Ticket) -> TicketEscalation | None:
     return TicketEscalation(
         ladder=run.ladder_name, ladder_version=run.ladder_version, next_step=upcoming[0] if upcoming else None, steps=views
     )
+
+
+# --- escalation records -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EscalationFilters:
+    status: list[str] | None = None
+    level: int | None = None
+    team_id: int | None = None
+    severity: list[str] | None = None
+    category: str | None = None
+    owner_id: int | None = None
+    type: str | None = None
+
+
+def escalation_list_accessible(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Escalation]:
+    """Escalations are for staff: every agent sees every escalation (hand-offs need the context)."""
+    if not is_staff_role(user_role(user=user)):
+        raise PermissionDenied("The escalation board is for agents, leads, escalation managers and admins.")
+    return Escalation.objects.select_related("ticket", "reason", "category", "owner", "to_team", "to_user", "from_team")
+
+
+def escalation_filter(rows: QuerySet[Escalation], filters: EscalationFilters) -> QuerySet[Escalation]:
+    if filters.status:
+        rows = rows.filter(status__in=filters.status)
+    if filters.level is not None:
+        rows = rows.filter(level=filters.level)
+    if filters.team_id is not None:
+        rows = rows.filter(to_team_id=filters.team_id)
+    if filters.severity:
+        rows = rows.filter(severity__in=filters.severity)
+    if filters.category:
+        rows = rows.filter(category__slug=filters.category)
+    if filters.owner_id is not None:
+        rows = rows.filter(owner_id=filters.owner_id)
+    if filters.type:
+        rows = rows.filter(type=filters.type)
+    return rows
+
+
+def escalation_get_accessible(*, user: AbstractBaseUser | AnonymousUser, escalation_id: int) -> Escalation:
+    """The one loader for an escalation on behalf of a user; customers get a 404."""
+    if not is_staff_role(user_role(user=user)):
+        raise NotFound(f"No escalation with id {escalation_id}.")
+    row = escalation_list_accessible(user=user).filter(pk=escalation_id).first()
+    if row is None:
+        raise NotFound(f"No escalation with id {escalation_id}.")
+    return row
+
+
+def escalation_may_change(*, user: AbstractBaseUser | AnonymousUser, escalation: Escalation) -> bool:
+    """Leads, escalation managers and admins change any escalation; agents the ones they own,
+    contribute to, or whose ticket is theirs to change (their team's, or assigned to them)."""
+    role = user_role(user=user)
+    if role in {Role.ADMIN, Role.ESCALATION_MANAGER, Role.TEAM_LEAD}:
+        return True
+    if role != Role.AGENT:
+        return False
+    if escalation.owner_id == user.pk or Contributor.objects.filter(escalation=escalation, user_id=user.pk or 0).exists():
+        return True
+    ticket = escalation.ticket
+    return ticket.team_id is None or ticket.assignee_id == user.pk or ticket.team_id in team_ids_of(user=user)
+
+
+def escalation_get_changeable(*, user: AbstractBaseUser | AnonymousUser, escalation_id: int) -> Escalation:
+    row = escalation_get_accessible(user=user, escalation_id=escalation_id)
+    if not escalation_may_change(user=user, escalation=row):
+        raise PermissionDenied(
+            "Only its owner, contributors, the ticket's team, leads, escalation managers and admins change it."
+        )
+    return row
+
+
+def escalation_for_output(*, escalation_id: int) -> Escalation:
+    return (
+        Escalation.objects.select_related(
+            "ticket", "reason", "category", "owner", "to_team", "to_user", "from_team", "from_user", "created_by"
+        )
+        .prefetch_related(
+            "hops__actor",
+            "hops__to_team",
+            "hops__from_team",
+            "action_steps__assignee",
+            "contributors__user",
+            "approvals__decided_by",
+        )
+        .get(pk=escalation_id)
+    )
+
+
+def root_cause_of(escalation: Escalation) -> RootCause | None:
+    return RootCause.objects.filter(escalation=escalation).select_related("category", "owning_team").first()
+
+
+def board_order(rows: QuerySet[Escalation]) -> QuerySet[Escalation]:
+    """Unacknowledged first (open, reopened), then by age, oldest first."""
+    unacknowledged = Case(When(status__in=["open", "reopened"], then=Value(0)), default=Value(1), output_field=IntegerField())
+    return rows.annotate(unacknowledged=unacknowledged).order_by("unacknowledged", "opened_at", "pk")
+
+
+def overdue_step_counts(escalation_ids: list[int], *, now: datetime) -> dict[int, int]:
+    rows = (
+        ActionStep.objects.filter(escalation_id__in=escalation_ids, done_at__isnull=True, due_at__lt=now)
+        .values("escalation_id")
+        .annotate(n=Count("pk"))
+    )
+    return {row["escalation_id"]: row["n"] for row in rows}

@@ -38,6 +38,17 @@ HEADLINES = {
     "sla.warning": "SLA warning",
     "sla.breached": "SLA breached",
     "escalation.level_fired": "Escalated",
+    "escalation.opened": "Escalation opened",
+    "escalation.raised": "Escalation raised",
+    "escalation.transferred": "Transferred",
+    "escalation.de_escalated": "De-escalated",
+    "escalation.status_changed": "Escalation status changed",
+    "escalation.approval_requested": "Sign-off requested",
+    "escalation.approved": "Sign-off given",
+    "escalation.rejected": "Sign-off refused",
+    "escalation.resolved": "Escalation resolved",
+    "escalation.reopened": "Escalation reopened",
+    "escalation.risk_exceeded": "Risk above appetite",
 }
 
 
@@ -110,6 +121,24 @@ def _mail_people(
         if send_at != now:
             OutboxMessage.objects.filter(pk=message.pk).update(next_attempt_at=send_at)
     return len(addresses)
+
+
+def people_notify(
+    *, kind: str, ticket: Ticket, users: list[User], emails: list[str], lines: list[str], key: str, now: datetime
+) -> int:
+    """Mail named people about `kind` on `ticket` (an escalation's owner, contributors,
+    approvers, executives), with the usual quiet hours; `lines` go above the ticket summary."""
+    subject, body = _text(kind, ticket, {})
+    return _mail_people(
+        kind=f"internal.{kind}",
+        ticket=ticket,
+        users=users,
+        emails=emails,
+        subject=subject,
+        body="\n".join([*lines, "", body]),
+        key=key,
+        now=now,
+    )
 
 
 def internal_notify(*, kind: str, ticket: Ticket, data: dict[str, Any], now: datetime) -> int:

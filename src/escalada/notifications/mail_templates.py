@@ -9,6 +9,7 @@ should not (a password hash, another customer's address):
 | `ticket.url` | the ticket's page in Escalada (agents and the customer portal) |
 | `requester.name`, `requester.email` | who asked |
 | `message.text`, `message.html`, `message.author` | the agent's reply (agent_reply only) |
+| `resolution.summary` | the escalation's root cause in customer words (ticket_solved, when an escalation was resolved) |
 | `token` | the subject token `[#123]` that threads replies |
 | `support_address` | the address replies go to |
 """

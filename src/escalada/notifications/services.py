@@ -39,6 +39,17 @@ EVENT_TYPES = (
     "sla.warning",
     "sla.breached",
     "escalation.level_fired",
+    "escalation.opened",
+    "escalation.raised",
+    "escalation.transferred",
+    "escalation.de_escalated",
+    "escalation.status_changed",
+    "escalation.approval_requested",
+    "escalation.approved",
+    "escalation.rejected",
+    "escalation.resolved",
+    "escalation.reopened",
+    "escalation.risk_exceeded",
 )
 
 
@@ -138,8 +149,10 @@ def _thread_headers(ticket: Ticket) -> dict[str, str]:
     return {"In-Reply-To": references[-1], "References": " ".join(references)}
 
 
-def _customer_email(*, kind: str, ticket: Ticket, message: Message | None = None, key: str, now: datetime) -> OutboxMessage:
-    rendered = render_mail(kind, mail_context(ticket=ticket, message=message))
+def _customer_email(
+    *, kind: str, ticket: Ticket, message: Message | None = None, key: str, now: datetime, extra: dict[str, Any] | None = None
+) -> OutboxMessage:
+    rendered = render_mail(kind, {**mail_context(ticket=ticket, message=message), **(extra or {})})
     return email_enqueue(
         kind=f"customer.{kind}",
         to=ticket.requester.email,
@@ -163,12 +176,14 @@ def customer_notify_reply(*, ticket: Ticket, message: Message, now: datetime) ->
     return _customer_email(kind="agent_reply", ticket=ticket, message=message, key=f"message:{message.pk}:to-customer", now=now)
 
 
-def customer_notify_solved(*, ticket: Ticket, now: datetime) -> OutboxMessage:
-    """Solved, and how to reopen (reply to this mail)."""
+def customer_notify_solved(*, ticket: Ticket, now: datetime, resolution_summary: str = "") -> OutboxMessage:
+    """Solved, and how to reopen (reply to this mail); with what went wrong and what was done
+    about it when an escalation's root cause says so."""
     return _customer_email(
         kind="ticket_solved",
         ticket=ticket,
         key=f"ticket:{ticket.pk}:solved:{ticket.reopen_count}",
+        extra={"resolution": {"summary": resolution_summary}},
         now=now,
     )
 

@@ -74,6 +74,9 @@ class Policy(models.Model):
     hours_source = models.CharField(max_length=20, choices=HoursSource.choices, default=HoursSource.POLICY)
     is_business_time = models.BooleanField(default=True)
     pause_statuses = models.JSONField(default=dict)
+    # A customer's reply within this many days of solving reopens the ticket (and its
+    # escalation); after it, the reply opens a new ticket linked to this one.
+    reopen_window_days = models.PositiveSmallIntegerField(default=7)
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
 

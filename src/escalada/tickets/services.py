@@ -144,6 +144,7 @@ def ticket_create(
     assignee: User | None = None,
     tags: list[str] | None = None,
     external_message_id: str | None = None,
+    follow_up_of: Ticket | None = None,
     now: datetime | None = None,
 ) -> Ticket:
     """Open a ticket from any channel; the description becomes the first public message."""
@@ -180,6 +181,7 @@ def ticket_create(
         created_at=at,
         updated_at=at,
         last_customer_message_at=at,
+        follow_up_of=follow_up_of,
     )
     # The number is the row id: unique, gap-tolerant, and no hot counter row to contend on.
     ticket.number = ticket.pk
@@ -217,6 +219,7 @@ def ticket_create(
             "assignee_id": assignee.pk if assignee else None,
             "tags": tag_names,
             "message_id": message.pk,
+            **({"follow_up_of": follow_up_of.number} if follow_up_of else {}),
         },
     )
     return ticket
@@ -353,6 +356,30 @@ def ticket_assign(
         occurred_at=ticket.updated_at,
         before=before,
         after=after,
+    )
+    return ticket
+
+
+@transaction.atomic
+def ticket_set_tier(*, ticket: Ticket, tier: int, actor: User | None, now: datetime | None = None) -> Ticket:
+    """Move the ticket to a support tier (L1…Ln) of its team."""
+    top = ticket.team.tier_count if ticket.team else 9
+    if not 1 <= tier <= top:
+        raise ValidationFailed.one("tier", f"The tier is from 1 to {top}.")
+    ticket = _lock(ticket)
+    if ticket.tier == tier:
+        return ticket
+    before = {"tier": ticket.tier}
+    ticket.tier, ticket.updated_at = tier, _now(now)
+    ticket.save(update_fields=["tier", "updated_at"])
+    event_record(
+        subject_type="ticket",
+        subject_id=ticket.pk,
+        kind="ticket.tier_changed",
+        actor=actor,
+        occurred_at=ticket.updated_at,
+        before=before,
+        after={"tier": tier},
     )
     return ticket
 
