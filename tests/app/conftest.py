@@ -15,7 +15,20 @@ from escalada.accounts.services import api_token_create
 from escalada.audit.models import Event, EventStreamHead
 from escalada.base.models import RateCounter
 from escalada.customers.models import Contact, Organization, OrganizationDomain
-from escalada.escalations.models import EscalationRun, EscalationStep, Ladder
+from escalada.escalations.models import (
+    ActionStep,
+    Approval,
+    ApprovalRule,
+    Contributor,
+    Escalation,
+    EscalationRun,
+    EscalationStep,
+    Hop,
+    Ladder,
+    MatrixCell,
+    Playbook,
+    RootCause,
+)
 from escalada.notifications.models import MailTemplate, OutboxMessage, WebhookSubscription
 from escalada.sla.models import Calendar, Clock, Policy, Target, TicketPolicy
 from escalada.tickets.models import Message, Tag, Ticket
@@ -111,7 +124,8 @@ def database_state() -> dict[str, list[dict[str, Any]]]:
     models: list[type[Model]] = [Ticket, Ticket.tags.through, Message, Event, EventStreamHead, Contact, Organization]
     models += [OrganizationDomain, Tag, Team, AgentProfile, IdempotencyKey, User]
     models += [Calendar, Policy, Target, Clock, TicketPolicy, OutboxMessage, WebhookSubscription, RateCounter, MailTemplate]
-    models += [Ladder, EscalationRun, EscalationStep]
+    models += [Ladder, EscalationRun, EscalationStep, Escalation, Hop, ActionStep, Contributor, Approval, RootCause]
+    models += [MatrixCell, Playbook, ApprovalRule]
     state = {model._meta.label: list(model._default_manager.order_by("pk").values()) for model in models}
     tokens = ApiToken.objects.order_by("pk").values_list("pk", "user_id", "name", "prefix", "revoked_at")
     state["accounts.ApiToken"] = [

@@ -101,6 +101,10 @@ def _agent_in(user: User, team: Team | None) -> bool:
     return team is not None and AgentProfile.objects.filter(user=user, teams=team).exists()
 
 
+def _is_manager(user: User) -> bool:
+    return AgentProfile.objects.filter(user=user, is_escalation_manager=True).exists()
+
+
 def _first_team(user: User) -> Team | None:
     profile = AgentProfile.objects.filter(user=user).first()
     return profile.teams.order_by("name").first() if profile else None
@@ -131,7 +135,7 @@ def _destination(level: rules.PathLevel, ticket: Ticket, to_user: User | None) -
             raise Conflict(f"Team {team.name if team else '—'} has no team lead to escalate to.")
     if to_user is not None:
         assignee = to_user
-    if assignee is not None and not _agent_in(assignee, team):
+    if assignee is not None and not _agent_in(assignee, team) and not _is_manager(assignee):
         # A manager or named person outside the team takes the ticket into one of their teams.
         team = _first_team(assignee) or team
     if team is not None:

@@ -23,9 +23,11 @@ from django.db import IntegrityError, connection, transaction
 
 from escalada.accounts.models import AgentProfile, Team
 from escalada.audit.services import event_record
-from escalada.base.errors import ServiceError
+from escalada.base.errors import Conflict, ServiceError
+from escalada.desk import escalate as escalating
 from escalada.desk import verbs
-from escalada.escalations.models import EscalationStep, StepState
+from escalada.escalations import records
+from escalada.escalations.models import EscalationStep, EscalationType, StepState
 from escalada.escalations.runs import levels_of
 from escalada.notifications import internal
 from escalada.notifications import services as notifications
@@ -202,6 +204,25 @@ def _apply_one(action: dict[str, Any], *, ticket: Ticket, level: int, now: datet
     if kind == "notify_customer":
         notifications.customer_notify_escalated(ticket=ticket, level=level, now=now)
         return "told the customer"
+    if kind == "escalate":
+        request = escalating.EscalateRequest(
+            reason=action.get("reason", "sla-breach"),
+            handoff_note=f"Level {level + 1} of the escalation ladder fired.",
+            level=action.get("level"),
+        )
+        try:
+            escalation = escalating.escalate(ticket=ticket, actor=None, request=request, type=EscalationType.AUTOMATIC, now=now)
+        except Conflict as exc:  # at the top of its path already
+            return f"escalate skipped: {exc.message}"
+        return f"escalation {escalation.pk} at L{escalation.level}"
+    if kind == "add_contributors":
+        active = records.escalation_active_for(ticket=ticket)
+        if active is None:
+            return "add_contributors skipped: no escalation is open"
+        people = User.objects.filter(pk__in=action["user_ids"], is_active=True)
+        for person in people:
+            records.contributor_add(escalation=active, user=person, role=action.get("role", ""), actor=None, now=now)
+        return f"contributors {', '.join(sorted(p.get_username() for p in people))}"
     if kind == "webhook":
         internal.announce(
             kind="escalation.level_fired", ticket=ticket, data={**notifications.ticket_data(ticket), "level": level + 1}, now=now

@@ -14,7 +14,7 @@ from escalada.audit.services import event_record
 from escalada.base.errors import ValidationFailed
 from escalada.core.ladder import Level, Trigger, ladder_problems
 from escalada.core.matching import Condition, Operator, condition_problem
-from escalada.escalations.models import Ladder
+from escalada.escalations.models import Ladder, Reason
 from escalada.sla.models import Metric, Policy
 from escalada.tickets.models import Priority
 from escalada.tickets.services import normalize_tags
@@ -32,6 +32,8 @@ ACTION_TYPES = (
     "notify",  # {"to": ["assignee", "team_leads", "escalation_managers"], "user_ids": [...], "emails": [...]}
     "notify_customer",  # {}: the "ticket_escalated" customer e-mail
     "webhook",  # {}: an escalation.level_fired webhook event
+    "escalate",  # {"level": k (optional), "reason": slug (default sla-breach)}: open or raise the escalation record
+    "add_contributors",  # {"user_ids": [...], "role": "..."}: join the ticket's active escalation
 )
 
 
@@ -79,6 +81,18 @@ def _action_problem(action: Any) -> str | None:
             return "add_tags: give tags of up to 50 letters, digits, spaces, - _ . :"
         if not action.get("tags"):
             return "add_tags: give at least one tag."
+    if kind == "escalate":
+        level = action.get("level")
+        if level is not None and (not isinstance(level, int) or isinstance(level, bool) or not 2 <= level <= 20):
+            return "escalate: level is a whole number from 2 to 20, or leave it out for one level up."
+        reason = action.get("reason", "sla-breach")
+        if not Reason.objects.filter(slug=reason, is_active=True).exists():
+            return f"escalate: there is no active reason {reason!r}."
+    if kind == "add_contributors":
+        user_ids = action.get("user_ids") or []
+        agents = User.objects.filter(pk__in=user_ids, is_active=True, agent_profile__isnull=False).count()
+        if not user_ids or agents != len(set(user_ids)):
+            return "add_contributors: user_ids are active agents (at least one)."
     if kind == "notify":
         roles = [r for r in action.get("to", []) if r not in NOTIFY_ROLES]
         if roles:

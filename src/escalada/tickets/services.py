@@ -82,7 +82,8 @@ def _check_assignment(team: Team | None, assignee: User | None) -> dict[str, str
     profile = AgentProfile.objects.filter(user=assignee).first()
     if profile is None or not assignee.is_active:
         errors["assignee_id"] = f"{assignee.get_username()} is not an active agent."
-    elif team is not None and not profile.teams.filter(pk=team.pk).exists():
+    elif team is not None and not profile.is_escalation_manager and not profile.teams.filter(pk=team.pk).exists():
+        # Escalation managers own escalations across teams, so they may hold any team's ticket.
         errors["assignee_id"] = f"{assignee.get_username()} is not in team {team.name}."
     return errors
 

@@ -11,7 +11,7 @@ from escalada.audit.models import Event
 from escalada.base.errors import ValidationFailed
 from escalada.desk import verbs
 from escalada.escalations import runs
-from escalada.escalations.models import EscalationStep
+from escalada.escalations.models import Escalation, EscalationStep
 from escalada.escalations.services import LadderData, ladder_create, ladder_update
 from escalada.notifications.models import OutboxMessage
 from escalada.sla.models import Policy
@@ -215,3 +215,52 @@ def test_ladder_validation_names_the_level(world: World) -> None:
         "levels[2]": "A level's trigger is one of metric_warning, metric_breach, unresolved_for, no_agent_reply_for.",
     }
     assert database_state() == before
+
+
+def test_a_ladder_level_opens_then_raises_the_escalation_record(world: World) -> None:
+    policy = standard_policy(berlin_calendar())
+    dev = world.fin.user
+    ladder(
+        policy,
+        [
+            {
+                "trigger": "unresolved_for",
+                "offset_minutes": 60,
+                "business_time": False,
+                "actions": [{"type": "escalate"}, {"type": "add_contributors", "user_ids": [dev.pk], "role": "billing"}],
+            },
+            {
+                "trigger": "unresolved_for",
+                "offset_minutes": 120,
+                "business_time": False,
+                "actions": [{"type": "escalate", "level": 4}],
+            },
+        ],
+    )
+    ticket = open_ticket(world, berlin(23, 9))
+    assert run(berlin(23, 10)) == 1
+    escalation = Escalation.objects.get(ticket=ticket)
+    assert (escalation.type, escalation.level, escalation.reason.slug, escalation.created_by_id) == (
+        "automatic",
+        2,
+        "sla-breach",
+        None,
+    )
+    assert list(escalation.contributors.values_list("user__username", "role")) == [("fin", "billing")]
+    assert run(berlin(23, 11)) == 1
+    escalation.refresh_from_db()
+    assert (escalation.level, escalation.to_user_id, escalation.hops.count()) == (4, world.morgan.user.pk, 2)
+    assert [
+        e.after["actions"] for e in Event.objects.filter(subject_id=ticket.pk, kind="escalation.level_fired").order_by("seq")
+    ] == [
+        [f"escalation {escalation.pk} at L2", "contributors fin"],
+        [f"escalation {escalation.pk} at L4"],
+    ]
+
+
+def test_ladder_escalate_actions_are_validated(world: World) -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        ladder(None, [{"trigger": "unresolved_for", "offset_minutes": 5, "actions": [{"type": "escalate", "level": 1}]}])
+    assert caught.value.errors == {
+        "levels[0].actions[0]": "escalate: level is a whole number from 2 to 20, or leave it out for one level up."
+    }
