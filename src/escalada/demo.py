@@ -17,11 +17,13 @@ from django.utils import timezone
 from django.utils.text import slugify
 from faker import Faker
 
-from escalada.accounts.models import AgentProfile
+from escalada.accounts.models import AgentProfile, Team
 from escalada.accounts.services import agent_create, team_create
 from escalada.customers.models import Contact, Organization, Tier
 from escalada.customers.services import contact_create, organization_create
+from escalada.desk import escalate as escalating
 from escalada.desk import verbs as tickets
+from escalada.escalations import configuration
 from escalada.escalations.services import ladder_create
 from escalada.sla import services as sla
 from escalada.tickets.models import Category, Channel, Priority, Severity, Status, Ticket, Visibility
@@ -195,6 +197,7 @@ def demo_load(*, password: str, tickets_count: int = 300, seed: int = 20261123, 
             now=created,
         )
         _demo_progress(ticket=ticket, rng=rng, fake=fake, created=created, now=now, assignee=assignee)
+    _demo_escalations(teams=teams, rng=rng, now=now)
     return DemoSummary(organizations=len(organizations), contacts=len(contacts), agents=len(agents), tickets=tickets_count)
 
 
@@ -283,6 +286,75 @@ def _demo_sla() -> None:
         },
         actor=None,
     )
+
+
+def _demo_escalations(*, teams: dict[str, Team], rng: random.Random, now: datetime) -> None:
+    """Playbooks, a sign-off rule, and a board with something on it: Ana's balance ticket
+    escalated to L2 and transferred to Finance (DESIGN.md's steps 3 and 4), and a few others."""
+    admin_now = now
+    configuration.playbook_save(
+        playbook=None,
+        data={
+            "name": "Billing dispute",
+            "category": "billing-financial",
+            "steps": [
+                {"title": "Reproduce the balance from the invoice lines", "role": "finance agent", "due_minutes": 60},
+                {"title": "Issue a credit note if we are wrong", "role": "finance lead", "due_minutes": 240},
+                {"title": "Tell the customer what changed", "role": "owner", "due_minutes": 300},
+            ],
+        },
+        actor=None,
+        now=admin_now,
+    )
+    configuration.playbook_save(
+        playbook=None,
+        data={
+            "name": "Outage response",
+            "category": "outage",
+            "steps": [
+                {"title": "Confirm scope and open a status-page incident", "role": "engineering", "due_minutes": 15},
+                {"title": "Hourly update to affected customers", "role": "owner", "due_minutes": 60},
+            ],
+        },
+        actor=None,
+        now=admin_now,
+    )
+    configuration.approval_rule_create(
+        data={"category": "billing-financial", "approver_roles": ["team_lead"]}, actor=None, now=admin_now
+    )
+    users = {u.username: u for u in User.objects.filter(username__in=["sam", "lee", "riley"])}
+    active = Ticket.objects.exclude(status__in=[Status.SOLVED, Status.CLOSED])
+    ana_ticket = active.filter(requester__email="ana@northwind.example").order_by("pk").first()
+    if ana_ticket is not None:
+        escalating.escalate(
+            ticket=ana_ticket,
+            actor=users["sam"],
+            request=escalating.EscalateRequest(
+                reason="technical-expertise-needed",
+                handoff_note="Balance is 0.12 EUR above the invoice total; two invoices show it. Not a payment issue.",
+                category="billing-financial",
+                tags=("account balance error",),
+            ),
+        )
+        escalating.transfer(
+            ticket=ana_ticket,
+            actor=users["lee"],
+            team=teams["finance"],
+            reason="billing-dispute",
+            handoff_note="Looks like rounding in invoice totals; Finance owns credit notes.",
+        )
+    reasons = ["lack-of-progress", "technical-expertise-needed", "executive-visibility", "sla-breach"]
+    for ticket in active.filter(team=teams["support"], tier=1).exclude(requester__email="ana@northwind.example")[:5]:
+        escalating.escalate(
+            ticket=ticket,
+            actor=users[rng.choice(["sam", "riley"])],
+            request=escalating.EscalateRequest(
+                reason=rng.choice(reasons),
+                handoff_note="Steps tried are in the thread; the customer is waiting on a fix, not an answer.",
+                risk_likelihood=rng.randint(1, 5),
+                risk_impact=rng.randint(1, 5),
+            ),
+        )
 
 
 def _demo_progress(
