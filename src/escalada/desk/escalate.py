@@ -690,6 +690,20 @@ def customer_request(*, ticket: Ticket, actor: User | None, reason_text: str, no
     return escalate(ticket=ticket, actor=None, request=request, type=EscalationType.CUSTOMER_REQUESTED, now=now)
 
 
+def keyword_request_text(body: str, keyword: str) -> str | None:
+    """The customer's reason when their mail asks for an escalation with the keyword (a line
+    starting with it, e.g. "#escalate the invoice is still wrong"); None when it does not."""
+    lines = body.splitlines()
+    for index, line in enumerate(lines):
+        if line.strip().lower().startswith(keyword.lower()):
+            reason = line.strip()[len(keyword) :].strip(" :-")
+            if not reason:
+                rest = " ".join(" ".join(lines[:index] + lines[index + 1 :]).split())
+                reason = rest[:500] or "Asked by e-mail."
+            return reason[:5000]
+    return None
+
+
 def open_escalation_problem(ticket: Ticket) -> str | None:
     """A sentence when the ticket may not be solved yet because an escalation is open on it."""
     active = records.escalation_active_for(ticket=ticket)

@@ -18,13 +18,16 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from escalada.base.errors import Conflict, ServiceError
 from escalada.customers.models import Contact
 from escalada.customers.services import contact_find_or_create
+from escalada.desk import escalate as escalating
 from escalada.desk import verbs
+from escalada.escalations import records
 from escalada.notifications.inbound import MailProblem, ParsedMail, parse_mail
 from escalada.notifications.models import InboundMail, InboundState
 from escalada.tickets.models import Attachment, Channel, Message, Ticket
@@ -129,6 +132,7 @@ def _apply(mail: ParsedMail) -> tuple[Ticket, Message]:
             now=at,
         )
         _attach(message, mail, at)
+        _keyword_request(message.ticket, mail, at)
         return message.ticket, message
     if ticket is not None:  # closed, or solved before the reopen window: a follow-up, linked
         opened = verbs.ticket_follow_up(
@@ -153,7 +157,16 @@ def _apply(mail: ParsedMail) -> tuple[Ticket, Message]:
     first = Message.objects.filter(ticket=opened).order_by("pk").first()
     assert first is not None
     _attach(first, mail, at)
+    _keyword_request(opened, mail, at)
     return opened, first
+
+
+def _keyword_request(ticket: Ticket, mail: ParsedMail, at: datetime) -> None:
+    """A customer asks for an escalation by e-mail with the keyword (ESCALADA_ESCALATE_KEYWORD)."""
+    reason = escalating.keyword_request_text(mail.body_text, settings.ESCALADA_ESCALATE_KEYWORD)
+    if reason is None or records.escalation_active_for(ticket=ticket) is not None:
+        return
+    escalating.customer_request(ticket=ticket, actor=None, reason_text=reason, now=at)
 
 
 def mail_receive_and_process(

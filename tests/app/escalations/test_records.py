@@ -346,3 +346,23 @@ def test_the_board_lists_unacknowledged_first_with_filters(world: World, api_as:
     assert ([item["id"] for item in board["items"]], board["count"]) == ([second["id"], first["id"]], 2)
     finance = call(api_as["sam"], "get", f"/escalations?team_id={world.finance.pk}&status=open").json()
     assert [item["id"] for item in finance["items"]] == [second["id"]]
+
+
+def test_a_customer_asks_for_escalation_by_e_mail_keyword(world: World) -> None:
+    from escalada.desk.mail import mail_receive_and_process
+
+    raw = (
+        b"From: Ana Lima <ana@northwind.example>\r\nTo: support@escalada.test\r\n"
+        b"Subject: Balance wrong again\r\nMessage-ID: <kw1@northwind.example>\r\n\r\n"
+        b"Hello,\r\n#escalate: third invoice in a row with a wrong balance\r\nAna\r\n"
+    )
+    inbound = mail_receive_and_process(raw=raw, source="test")
+    escalation = Escalation.objects.get(ticket_id=inbound.ticket_id)
+    assert (escalation.type, escalation.reason.slug, escalation.reason_text, escalation.level) == (
+        "customer_requested",
+        "customer-request",
+        "third invoice in a row with a wrong balance",
+        2,
+    )
+    assert escalating.keyword_request_text("no keyword here", "#escalate") is None
+    assert escalating.keyword_request_text("#ESCALATE\nplease, it is urgent", "#escalate") == "please, it is urgent"
