@@ -6,6 +6,7 @@ from django.views.generic import RedirectView
 
 from escalada.config.api import api
 from escalada.config.health import health
+from escalada.desk.reopen_views import support_reopen
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -34,6 +35,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("health", health_view, name="health"),
     path("api/", api.urls),
+    path("support/reopen/<str:token>", support_reopen, name="support-reopen"),
     path("", include("escalada.accounts.urls")),
     path("", include("escalada.customers.urls")),
     path("", include("escalada.desk.urls")),

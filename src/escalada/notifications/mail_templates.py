@@ -10,6 +10,7 @@ should not (a password hash, another customer's address):
 | `requester.name`, `requester.email` | who asked |
 | `message.text`, `message.html`, `message.author` | the agent's reply (agent_reply only) |
 | `resolution.summary` | the escalation's root cause in customer words (ticket_solved, when an escalation was resolved) |
+| `reopen_url` | a link that reopens the ticket (ticket_solved; signed, good for one reopen within the reopen window) |
 | `token` | the subject token `[#123]` that threads replies |
 | `support_address` | the address replies go to |
 """

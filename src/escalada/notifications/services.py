@@ -17,6 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.core import signing
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -176,14 +177,34 @@ def customer_notify_reply(*, ticket: Ticket, message: Message, now: datetime) ->
     return _customer_email(kind="agent_reply", ticket=ticket, message=message, key=f"message:{message.pk}:to-customer", now=now)
 
 
+REOPEN_SALT = "escalada.reopen"
+
+
+def reopen_url(ticket: Ticket) -> str:
+    """A link that reopens this solve of the ticket (signed; good for one reopen)."""
+    token = signing.dumps({"t": ticket.pk, "r": ticket.reopen_count}, salt=REOPEN_SALT, compress=True)
+    return f"{settings.BASE_URL.rstrip('/')}/support/reopen/{token}"
+
+
+def reopen_token_read(token: str) -> tuple[int, int] | None:
+    """(ticket id, reopen count) from a reopen link's token; None when it was not ours."""
+    try:
+        data = signing.loads(token, salt=REOPEN_SALT)
+    except signing.BadSignature:
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("t"), int) or not isinstance(data.get("r"), int):
+        return None
+    return data["t"], data["r"]
+
+
 def customer_notify_solved(*, ticket: Ticket, now: datetime, resolution_summary: str = "") -> OutboxMessage:
-    """Solved, and how to reopen (reply to this mail); with what went wrong and what was done
-    about it when an escalation's root cause says so."""
+    """Solved, and how to reopen (reply to this mail, or the link); with what went wrong and
+    what was done about it when an escalation's root cause says so."""
     return _customer_email(
         kind="ticket_solved",
         ticket=ticket,
         key=f"ticket:{ticket.pk}:solved:{ticket.reopen_count}",
-        extra={"resolution": {"summary": resolution_summary}},
+        extra={"resolution": {"summary": resolution_summary}, "reopen_url": reopen_url(ticket)},
         now=now,
     )
 

@@ -366,3 +366,38 @@ def test_a_customer_asks_for_escalation_by_e_mail_keyword(world: World) -> None:
     )
     assert escalating.keyword_request_text("no keyword here", "#escalate") is None
     assert escalating.keyword_request_text("#ESCALATE\nplease, it is urgent", "#escalate") == "please, it is urgent"
+
+
+def test_the_reopen_link_reopens_once_and_names_its_follow_up_after_the_window(world: World) -> None:
+    from escalada.notifications.services import reopen_url
+
+    ticket, escalation = _resolved(world)
+    [solved] = OutboxMessage.objects.filter(ticket=ticket, kind="customer.ticket_solved")
+    link = reopen_url(ticket)
+    assert link in solved.body_text
+    path = link.split("://", 1)[1].split("/", 1)[1]
+    client = Client()
+    assert client.get(f"/{path}").status_code == 200
+    empty = client.post(f"/{path}", {"body": " "})
+    assert (empty.status_code, "This field is required." in empty.content.decode()) == (422, True)
+    done = client.post(f"/{path}", {"body": "Still broken on export."})
+    assert (done.status_code, "is open again" in done.content.decode()) == (200, True)
+    ticket.refresh_from_db()
+    escalation.refresh_from_db()
+    assert (ticket.status, ticket.reopen_count, escalation.status, escalation.re_escalation_count) == ("open", 1, "reopened", 1)
+    again = client.post(f"/{path}", {"body": "Once more."})
+    assert "is open already" in again.content.decode()
+    assert Ticket.objects.get(pk=ticket.pk).reopen_count == 1
+    assert client.get(f"/{path[:-3]}xyz").status_code == 404
+
+
+def test_the_reopen_link_after_the_window_opens_a_follow_up(world: World) -> None:
+    from escalada.notifications.services import reopen_url
+
+    ticket, _ = _resolved(world)
+    Ticket.objects.filter(pk=ticket.pk).update(solved_at=timezone.now() - timedelta(days=30))
+    path = reopen_url(ticket).split("://", 1)[1].split("/", 1)[1]
+    page = Client().post(f"/{path}", {"body": "It is back."})
+    follow_up = Ticket.objects.get(follow_up_of=ticket)
+    assert f"We opened request #{follow_up.number}" in page.content.decode()
+    assert Ticket.objects.get(pk=ticket.pk).status == "solved"
