@@ -38,7 +38,7 @@ def support_reopen(request: HttpRequest, token: str) -> HttpResponse:
         )
     now = timezone.now()
     with transaction.atomic():
-        ticket = Ticket.objects.select_for_update().select_related("requester").get(pk=ticket.pk)
+        ticket = Ticket.objects.select_for_update(of=("self",)).select_related("requester").get(pk=ticket.pk)
         if ticket.reopen_count != read[1] or ticket.status != Status.SOLVED:
             return render(request, "desk/reopen.html", {"ticket": ticket, "already_open": True})
         if verbs.reopen_window_passed(ticket=ticket, now=now):
