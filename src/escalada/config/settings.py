@@ -69,6 +69,7 @@ TEMPLATES: list[dict[str, Any]] = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "escalada.accounts.context_processors.viewer",
+                "escalada.desk.context_processors.escalation_nav",
             ],
         },
     },

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from escalada.desk import mail_views, public_views, views
+from escalada.desk import escalation_views, mail_views, public_views, views
 
 urlpatterns = [
     path("support/new", public_views.support_new, name="support-new"),
@@ -15,4 +15,40 @@ urlpatterns = [
     path("tickets/<id:ticket_id>/assign", views.ticket_assign, name="ticket-assign"),
     path("tickets/<id:ticket_id>/escalation", views.ticket_escalation, name="ticket-escalation"),
     path("tickets/<id:ticket_id>/properties", views.ticket_properties, name="ticket-properties"),
+    path("tickets/<id:ticket_id>/escalate", escalation_views.ticket_escalation_panel, name="ticket-escalation-panel"),
+    path("tickets/<id:ticket_id>/escalate/up", escalation_views.ticket_escalate, name="ticket-escalate"),
+    path("tickets/<id:ticket_id>/escalate/transfer", escalation_views.ticket_transfer, name="ticket-transfer"),
+    path("escalations/", escalation_views.escalation_board, name="escalation-board"),
+    path("escalations/<id:escalation_id>/", escalation_views.escalation_detail, name="escalation-detail"),
+    path("escalations/<id:escalation_id>/status", escalation_views.escalation_status, name="escalation-status"),
+    path("escalations/<id:escalation_id>/de-escalate", escalation_views.escalation_de_escalate, name="escalation-de-escalate"),
+    path("escalations/<id:escalation_id>/resolve", escalation_views.escalation_resolve, name="escalation-resolve"),
+    path("escalations/<id:escalation_id>/steps", escalation_views.escalation_step_add, name="escalation-step-add"),
+    path(
+        "escalations/<id:escalation_id>/steps/<id:step_id>/done",
+        escalation_views.escalation_step_done,
+        name="escalation-step-done",
+    ),
+    path("escalations/<id:escalation_id>/playbook", escalation_views.escalation_playbook, name="escalation-playbook"),
+    path(
+        "escalations/<id:escalation_id>/contributors",
+        escalation_views.escalation_contributor_add,
+        name="escalation-contributor-add",
+    ),
+    path(
+        "escalations/<id:escalation_id>/contributors/<id:user_id>/remove",
+        escalation_views.escalation_contributor_remove,
+        name="escalation-contributor-remove",
+    ),
+    path(
+        "escalations/<id:escalation_id>/approvals",
+        escalation_views.escalation_approval_request,
+        name="escalation-approval-request",
+    ),
+    path(
+        "escalations/<id:escalation_id>/approvals/decide",
+        escalation_views.escalation_approval_decide,
+        name="escalation-approval-decide",
+    ),
+    path("escalations/<id:escalation_id>/root-cause", escalation_views.escalation_root_cause, name="escalation-root-cause"),
 ]
