@@ -1,15 +1,10 @@
-"""The escalation pages: the board, the case file of one escalation, and the escalation panel of
-the agent's ticket page (escalate up, transfer to a team).
-
-Each POST parses a form, calls the same record write or desk verb as the REST API
-(`escalation_api.py`), and redirects back (PRG). Field errors go next to their fields; a 403 or
-409 sentence shows on top of the page it came from, and nothing changed.
-"""
+"""The escalation page (the case file) and its forms. Each POST calls the same record write or
+desk verb as the REST API (`escalation_api.py`) and redirects back; field errors go next to
+their fields, a 403 or 409 sentence on top, and nothing changed."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -24,257 +19,37 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
-from django_htmx.http import HttpResponseClientRedirect
 
-from escalada.accounts.models import Team
-from escalada.accounts.selectors import is_staff_role, user_role
 from escalada.audit.selectors import event_list_for_subject
-from escalada.base.errors import Conflict, NotFound, PermissionDenied, ServiceError, ValidationFailed
+from escalada.base.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
 from escalada.desk import escalate as escalating
+from escalada.desk.escalation_views.common import (
+    UNACKNOWLEDGED,
+    request_user,
+    severity_label_of,
+)
+from escalada.desk.escalation_views.forms import (
+    ROOT_CAUSE_ALIASES,
+    STEP_ALIASES,
+    ApprovalRequestForm,
+    ContributorForm,
+    DecisionForm,
+    NoteForm,
+    PlaybookForm,
+    RootCauseForm,
+    StepDoneForm,
+    StepForm,
+)
 from escalada.escalations import records, selectors
 from escalada.escalations.models import (
     ActionStep,
     ApprovalState,
-    DecisionCategory,
     Escalation,
     EscalationStatus,
-    EscalationType,
     Playbook,
-    Reason,
-    RootCauseCategory,
 )
 from escalada.sla.views import absolute, relative, viewer_zone
-from escalada.tickets import selectors as ticket_selectors
 from escalada.tickets.forms import apply_service_errors
-from escalada.tickets.models import Severity, Ticket
-
-BOARD_LIMIT = 200
-ACTIVE_COLUMNS = [
-    EscalationStatus.OPEN,
-    EscalationStatus.REOPENED,
-    EscalationStatus.ACKNOWLEDGED,
-    EscalationStatus.IN_PROGRESS,
-    EscalationStatus.AWAITING_APPROVAL,
-]
-ENDED_COLUMNS = [EscalationStatus.RESOLVED, EscalationStatus.DE_ESCALATED]
-SEVERITY_LABELS: dict[str, str] = {value: str(label) for value, label in Severity.choices}
-UNACKNOWLEDGED = [EscalationStatus.OPEN.value, EscalationStatus.REOPENED.value]
-
-
-def _user(request: HttpRequest) -> User:
-    assert isinstance(request.user, User)
-    return request.user
-
-
-def _is_htmx(request: HttpRequest) -> bool:
-    return request.headers.get("HX-Request") == "true"
-
-
-def _agents() -> Any:
-    return User.objects.filter(is_active=True, agent_profile__isnull=False).order_by("username")
-
-
-class AgentChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
-    def label_from_instance(self, obj: User) -> str:
-        return obj.get_full_name() or obj.get_username()
-
-
-# --- forms ----------------------------------------------------------------------------------------
-
-
-class BoardFilterForm(forms.Form):
-    show = forms.ChoiceField(
-        required=False, choices=[("", "Active"), ("ended", "Resolved and de-escalated"), ("all", "All")], label="Show"
-    )
-    level = forms.IntegerField(required=False, min_value=1, max_value=20, widget=forms.NumberInput(attrs={"size": 3}))
-    team = forms.ModelChoiceField(required=False, queryset=Team.objects.order_by("name"), empty_label="Any team")
-    severity = forms.ChoiceField(required=False, choices=[("", "Any severity"), *Severity.choices])
-    category = forms.ModelChoiceField(
-        required=False,
-        queryset=DecisionCategory.objects.filter(is_active=True).order_by("rank", "name"),
-        to_field_name="slug",
-        empty_label="Any category",
-    )
-    owner = AgentChoiceField(required=False, queryset=_agents(), empty_label="Anyone")
-    type = forms.ChoiceField(required=False, choices=[("", "Any type"), *EscalationType.choices])
-
-
-class EscalateForm(forms.Form):
-    reason = forms.ModelChoiceField(
-        queryset=Reason.objects.filter(is_active=True).order_by("rank", "name"), to_field_name="slug", empty_label="—"
-    )
-    # Not required here: the verb's own sentence says what a hand-off note needs.
-    handoff_note = forms.CharField(
-        required=False,
-        label="Hand-off note",
-        widget=forms.Textarea(attrs={"rows": 4}),
-        help_text="What was tried, what is known, what the next person should do.",
-    )
-    level = forms.IntegerField(required=False, min_value=1, max_value=20, label="Level (optional)")
-    # The level the page showed: a second click on the same page is the same escalation.
-    from_level = forms.IntegerField(required=False, min_value=0, max_value=20, widget=forms.HiddenInput)
-
-    def __init__(self, *args: Any, may_skip_levels: bool = False, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if not may_skip_levels:
-            del self.fields["level"]
-
-
-class TransferForm(forms.Form):
-    team = forms.ModelChoiceField(queryset=Team.objects.order_by("name"), empty_label="—")
-    reason = forms.ModelChoiceField(
-        queryset=Reason.objects.filter(is_active=True).order_by("rank", "name"), to_field_name="slug", empty_label="—"
-    )
-    handoff_note = forms.CharField(required=False, label="Hand-off note", widget=forms.Textarea(attrs={"rows": 4}))
-
-
-class NoteForm(forms.Form):
-    note = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3}), label="Note", help_text="What the specialists did; why it goes back down."
-    )
-
-
-class ApprovalRequestForm(forms.Form):
-    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Note for the approvers")
-
-
-class DecisionForm(forms.Form):
-    decision = forms.ChoiceField(choices=[("approve", "Approve"), ("reject", "Reject")])
-    comment = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
-
-
-class StepForm(forms.Form):
-    title = forms.CharField(max_length=200)
-    role = forms.CharField(max_length=60, required=False)
-    assignee = AgentChoiceField(required=False, queryset=_agents(), empty_label="Nobody yet")
-    due_at = forms.DateTimeField(
-        required=False,
-        label="Due",
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
-        help_text="In your time zone.",
-    )
-
-
-class StepDoneForm(forms.Form):
-    is_done = forms.TypedChoiceField(choices=[("1", "done"), ("0", "not done")], coerce=lambda v: v == "1")
-
-
-class PlaybookForm(forms.Form):
-    playbook = forms.ModelChoiceField(queryset=Playbook.objects.filter(is_active=True).order_by("name"), empty_label="—")
-
-
-class ContributorForm(forms.Form):
-    user = AgentChoiceField(queryset=_agents(), empty_label="—", label="Person")
-    role = forms.CharField(max_length=60, required=False, help_text="e.g. developer, billing specialist")
-
-
-class RootCauseForm(forms.Form):
-    category = forms.ModelChoiceField(
-        required=False,
-        queryset=RootCauseCategory.objects.filter(is_active=True).order_by("rank", "name"),
-        to_field_name="slug",
-        empty_label="—",
-    )
-    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
-    corrective_action = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    preventive_action = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    owning_team = forms.ModelChoiceField(required=False, queryset=Team.objects.order_by("name"), empty_label="—")
-    customer_summary = forms.CharField(
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="In customer words: it goes into the resolution message.",
-    )
-
-
-ROOT_CAUSE_ALIASES = {
-    "owning_team_id": "owning_team",
-    **{f"root_cause.{name}": name for name in RootCauseForm.base_fields},
-    "root_cause.owning_team": "owning_team",
-}
-STEP_ALIASES = {"assignee_id": "assignee"}
-
-
-# --- the board ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Card:
-    escalation: Escalation
-    severity_label: str
-    overdue_steps: int
-    age: str  # "3 h ago"
-    opened: str  # the absolute time, for the hover
-
-
-@dataclass(frozen=True)
-class Column:
-    status: str
-    label: str
-    cards: list[Card]
-
-
-def _severity_label(value: str) -> str:
-    return SEVERITY_LABELS.get(value, value)
-
-
-def _forbidden(request: HttpRequest, message: str) -> HttpResponse:
-    return render(request, "desk/escalations/forbidden.html", {"nav": "escalations", "message": message}, status=403)
-
-
-@login_required
-def escalation_board(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
-    try:
-        rows = selectors.escalation_list_accessible(user=user)
-    except PermissionDenied as exc:
-        return _forbidden(request, exc.message)
-    form = BoardFilterForm(request.GET or None)
-    data = form.cleaned_data if form.is_valid() else {}
-    show = data.get("show") or ""
-    statuses = {"": ACTIVE_COLUMNS, "ended": ENDED_COLUMNS, "all": ACTIVE_COLUMNS + ENDED_COLUMNS}[show]
-    base = selectors.escalation_filter(
-        rows,
-        selectors.EscalationFilters(
-            level=data.get("level"),
-            team_id=data["team"].pk if data.get("team") else None,
-            severity=[data["severity"]] if data.get("severity") else None,
-            category=data["category"].slug if data.get("category") else None,
-            owner_id=data["owner"].pk if data.get("owner") else None,
-            type=data.get("type") or None,
-        ),
-    )
-    shown = base.filter(status__in=[s.value for s in statuses])
-    escalations = list(selectors.board_order(shown)[:BOARD_LIMIT])
-    now, zone = timezone.now(), viewer_zone(user)
-    overdue = selectors.overdue_step_counts([e.pk for e in escalations], now=now)
-    cards: dict[str, list[Card]] = {s.value: [] for s in statuses}
-    for escalation in escalations:
-        cards[escalation.status].append(
-            Card(
-                escalation=escalation,
-                severity_label=_severity_label(escalation.severity),
-                overdue_steps=overdue.get(escalation.pk, 0),
-                age=relative(escalation.opened_at, now),
-                opened=absolute(escalation.opened_at, zone),
-            )
-        )
-    columns = [Column(status=s.value, label=s.label, cards=cards[s.value]) for s in statuses]
-    ended = base.filter(status__in=[s.value for s in ENDED_COLUMNS]).count() if show == "" else None
-    query = request.GET.copy()
-    query.pop("show", None)
-    context = {
-        "nav": "escalations",
-        "form": form,
-        "columns": columns,
-        "total": len(escalations),
-        "is_capped": len(escalations) == BOARD_LIMIT,
-        "ended_count": ended,
-        "show": show,
-        "filter_query": query.urlencode(),
-        "is_filtered": any(value not in (None, "") for name, value in data.items() if name != "show"),
-    }
-    return render(request, "desk/escalations/board.html", context)
-
 
 # --- the case file --------------------------------------------------------------------------------
 
@@ -349,7 +124,7 @@ def _root_cause_initial(escalation: Escalation) -> dict[str, Any]:
 
 
 def _page_context(request: HttpRequest, escalation_id: int, **forms_given: Any) -> dict[str, Any]:
-    user = _user(request)
+    user = request_user(request)
     escalation = selectors.escalation_for_output(escalation_id=escalation_id)
     now, zone = timezone.now(), viewer_zone(user)
     hops = list(escalation.hops.all())
@@ -399,7 +174,7 @@ def _page_context(request: HttpRequest, escalation_id: int, **forms_given: Any) 
         "may_decide": pending is not None and records.may_approve(user=user, approval=pending, escalation=escalation),
         "root_cause_missing": missing,
         "root_cause_missing_words": ", ".join(name.replace("_", " ") for name in missing),
-        "severity_label": _severity_label(escalation.severity),
+        "severity_label": severity_label_of(escalation.severity),
         "timeline": _timeline(escalation.pk, now, zone),
         "may_change": may_change,
         "is_active": escalation.is_active,
@@ -422,7 +197,7 @@ def _page_context(request: HttpRequest, escalation_id: int, **forms_given: Any) 
 
 def _accessible(request: HttpRequest, escalation_id: int) -> Escalation:
     try:
-        return selectors.escalation_get_accessible(user=_user(request), escalation_id=escalation_id)
+        return selectors.escalation_get_accessible(user=request_user(request), escalation_id=escalation_id)
     except NotFound:
         raise Http404("No such escalation.") from None
 
@@ -453,7 +228,7 @@ def _act(
     else:
         try:
             with transaction.atomic():
-                message = work(_user(request))
+                message = work(request_user(request))
         except NotFound as exc:
             raise Http404(exc.message) from None
         except ValidationFailed as exc:
@@ -514,7 +289,7 @@ def escalation_de_escalate(request: HttpRequest, escalation_id: int) -> HttpResp
 @login_required
 @require_POST
 def escalation_resolve(request: HttpRequest, escalation_id: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     # The root cause's missing fields show next to the RCA form's fields.
     saved = _root_cause_initial(_accessible(request, escalation_id))
     form = RootCauseForm({f"rca-{name}": "" if value is None else value for name, value in saved.items()}, prefix="rca")
@@ -542,7 +317,7 @@ def escalation_resolve(request: HttpRequest, escalation_id: int) -> HttpResponse
 @login_required
 @require_POST
 def escalation_step_add(request: HttpRequest, escalation_id: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     form = StepForm(request.POST, prefix="step")
     with timezone.override(viewer_zone(user)):  # the due time was typed in the viewer's zone
         form.is_valid()
@@ -690,148 +465,4 @@ def escalation_root_cause(request: HttpRequest, escalation_id: int) -> HttpRespo
 
     return _act(
         request, escalation_id, work, form=form, form_key="root_cause_form", aliases=ROOT_CAUSE_ALIASES, anchor="root-cause"
-    )
-
-
-# --- the ticket page's escalation panel -------------------------------------------------------------
-
-
-def _panel_ticket(request: HttpRequest, ticket_id: int) -> Ticket:
-    """Staff only: customers never see the panel (404, as for any page they may not see)."""
-    user = _user(request)
-    if not is_staff_role(user_role(user=user)):
-        raise Http404("No such ticket.")
-    try:
-        return ticket_selectors.ticket_get_accessible(user=user, ticket_id=ticket_id)
-    except NotFound:
-        raise Http404("No such ticket.") from None
-
-
-def _panel_context(
-    request: HttpRequest,
-    ticket: Ticket,
-    *,
-    escalate_form: EscalateForm | None = None,
-    transfer_form: TransferForm | None = None,
-    error: str | None = None,
-) -> dict[str, Any]:
-    user = _user(request)
-    may_skip = user_role(user=user) in records.MANAGING_ROLES
-    active = (
-        Escalation.objects.filter(ticket=ticket, status__in=[s.value for s in ACTIVE_COLUMNS])
-        .select_related("owner", "to_team")
-        .first()
-    )
-    seen = active.level if active is not None else 0  # 0: not escalated yet
-    return {
-        "ticket": ticket,
-        "active_escalation": active,
-        "severity_label": _severity_label(active.severity) if active is not None else "",
-        "may_change": ticket_selectors.ticket_may_change(user=user, ticket=ticket),
-        "escalate_form": escalate_form or EscalateForm(prefix="up", may_skip_levels=may_skip, initial={"from_level": seen}),
-        "transfer_form": transfer_form or TransferForm(prefix="transfer"),
-        "panel_error": error,
-    }
-
-
-def _panel_response(request: HttpRequest, ticket: Ticket, status: int, **kwargs: Any) -> HttpResponse:
-    context = _panel_context(request, ticket, **kwargs)
-    if _is_htmx(request):
-        # htmx swaps only 2xx answers: errors come back in a 200 partial, as on the reply box.
-        return render(request, "desk/escalations/_ticket_panel.html", context)
-    return render(request, "desk/escalations/ticket_panel_page.html", {**context, "nav": "tickets"}, status=status)
-
-
-@login_required
-def ticket_escalation_panel(request: HttpRequest, ticket_id: int) -> HttpResponse:
-    """The panel: a partial for the ticket page (htmx), a page of its own without JavaScript."""
-    ticket = _panel_ticket(request, ticket_id)
-    return _panel_response(request, ticket, 200)
-
-
-def _panel_post(
-    request: HttpRequest,
-    ticket_id: int,
-    form: forms.Form,
-    form_key: str,
-    work: Callable[[User, Ticket], Escalation],
-    done: Callable[[Escalation], str],
-    aliases: dict[str, str],
-) -> HttpResponse:
-    ticket = _panel_ticket(request, ticket_id)
-    user = _user(request)
-    status, error = 422, None
-    if form.is_valid():
-        try:
-            with transaction.atomic():
-                changeable = ticket_selectors.ticket_get_accessible(
-                    user=user, ticket_id=ticket.pk, action=ticket_selectors.TicketAction.CHANGE
-                )
-                escalation = work(user, changeable)
-        except ValidationFailed as exc:
-            apply_service_errors(form, exc, aliases)
-        except (PermissionDenied, Conflict) as exc:
-            status, error = exc.status, exc.message
-        except NotFound:
-            raise Http404("No such ticket.") from None
-        else:
-            messages.success(request, done(escalation))
-            if _is_htmx(request):
-                return HttpResponseClientRedirect(f"/tickets/{ticket.pk}/")
-            return redirect("ticket-detail", ticket_id=ticket.pk)
-    return _panel_response(request, ticket, status, error=error, **{form_key: form})
-
-
-@login_required
-@require_POST
-def ticket_escalate(request: HttpRequest, ticket_id: int) -> HttpResponse:
-    may_skip = user_role(user=_user(request)) in records.MANAGING_ROLES
-    form = EscalateForm(request.POST, prefix="up", may_skip_levels=may_skip)
-
-    def work(user: User, ticket: Ticket) -> Escalation:
-        data = form.cleaned_data
-        return escalating.escalate(
-            ticket=ticket,
-            actor=user,
-            request=escalating.EscalateRequest(
-                reason=data["reason"].slug,
-                handoff_note=data.get("handoff_note") or "",
-                level=data.get("level"),
-                seen_level=data.get("from_level"),
-            ),
-        )
-
-    return _panel_post(
-        request,
-        ticket_id,
-        form,
-        "escalate_form",
-        work,
-        lambda e: (
-            f"Escalated to L{e.level}: {e.to_team.name if e.to_team else 'no team'}, "
-            f"{e.to_user.get_username() if e.to_user else 'unassigned'}."
-        ),
-        {},
-    )
-
-
-@login_required
-@require_POST
-def ticket_transfer(request: HttpRequest, ticket_id: int) -> HttpResponse:
-    form = TransferForm(request.POST, prefix="transfer")
-
-    def work(user: User, ticket: Ticket) -> Escalation:
-        data = form.cleaned_data
-        return escalating.transfer(
-            ticket=ticket, actor=user, team=data["team"], reason=data["reason"].slug, handoff_note=data.get("handoff_note") or ""
-        )
-
-    return _panel_post(
-        request,
-        ticket_id,
-        form,
-        "transfer_form",
-        work,
-        lambda e: f"Transferred to {e.to_team.name if e.to_team else 'another team'}; the customer's SLA clocks carry on.",
-        {"team_id": "team"},
     )
