@@ -150,3 +150,31 @@ def test_six_workers_at_once_fire_each_ladder_level_once() -> None:
         "high"
     }  # raised once: normal → high
     assert escalation_fire_due(now=berlin(23, 12)) == 0
+
+
+def test_six_clicks_on_escalate_at_once_make_one_escalation() -> None:
+    from escalada.escalations.models import Escalation, Hop, Reason
+
+    # Transactional tests flush the tables, the seeded reasons with them.
+    Reason.objects.get_or_create(slug="technical-expertise-needed", defaults={"name": "Technical expertise needed"})
+    client = _client()
+    requester = Contact.objects.create(name="Ana", email="ana@example.com")
+    ticket = Ticket.objects.create(
+        subject="Balance", description="x", channel="email", requester=requester, created_at=_now(), updated_at=_now()
+    )
+    body = {"reason": "technical-expertise-needed", "handoff_note": "Needs L2.", "from_level": 1}
+
+    def escalate(i: int) -> tuple[int, int]:
+        response = client.post(f"/api/v1/tickets/{ticket.pk}/escalations", body, content_type="application/json")
+        return int(response.status_code), int(response.json()["id"])
+
+    results = _at_once(escalate)
+    assert {status for status, _ in results} == {201}
+    assert len({pk for _, pk in results}) == 1
+    assert (Escalation.objects.count(), Hop.objects.count(), Escalation.objects.get().level) == (1, 1, 2)
+
+
+def _now() -> Any:
+    from django.utils import timezone
+
+    return timezone.now()
