@@ -201,6 +201,8 @@ ESCALADA_IMAP_USER = env.env_str("ESCALADA_IMAP_USER", "")
 ESCALADA_IMAP_PASSWORD = env.env_str("ESCALADA_IMAP_PASSWORD", "")
 ESCALADA_IMAP_FOLDER = env.env_str("ESCALADA_IMAP_FOLDER", "INBOX")
 ESCALADA_IMAP_EVERY_SECONDS = env.env_int("ESCALADA_IMAP_EVERY_SECONDS", default=60)
+# A customer's mail with a line starting with this asks for an escalation (the rest is the reason).
+ESCALADA_ESCALATE_KEYWORD = env.env_str("ESCALADA_ESCALATE_KEYWORD", default="#escalate")
 # Ladder steps overdue by more than this (after downtime) fire once, marked late, without
 # replaying every missed repeat.
 ESCALADA_LATE_CUTOFF_MINUTES = env.env_int("ESCALADA_LATE_CUTOFF_MINUTES", default=24 * 60)
