@@ -4,40 +4,45 @@ around the run), and read the JSON object the child prints last."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 
 PG_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 PG_BASE_URL = "postgres://postgres@127.0.0.1:5432"
 
 
+@contextlib.contextmanager
+def pg_database(name: str) -> Iterator[str]:
+    """Create the PostgreSQL database `name`, yield its URL, and drop it afterwards, even if
+    connections to it remain (a peer's worker that did not stop)."""
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    try:
+        yield f"{PG_BASE_URL}/{name}"
+    finally:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
 def run_child(*, script: str, db: str, args: list[str], env_extra: dict[str, str] | None = None) -> dict[str, object]:
     env = {**os.environ, **(env_extra or {})}
-    with tempfile.TemporaryDirectory(prefix="escalada-bench-") as directory:
+    with tempfile.TemporaryDirectory(prefix="escalada-bench-") as directory, contextlib.ExitStack() as databases:
         env["ESCALADA_DATA_DIR"] = directory
-        database = None
         if db == "postgres":
-            import psycopg
-
-            database = f"escalada_bench_{os.path.basename(script).removesuffix('.py')}_{os.getpid()}"
-            with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
-                admin.execute(f"CREATE DATABASE {database}")
-            env["DATABASE_URL"] = f"{PG_BASE_URL}/{database}"
+            name = f"escalada_bench_{os.path.basename(script).removesuffix('.py')}_{os.getpid()}"
+            env["DATABASE_URL"] = databases.enter_context(pg_database(name))
         else:
             env.pop("DATABASE_URL", None)
-        try:
-            # -P: the script's own folder is not an import location (bench/calendar.py would
-            # shadow the standard library's calendar module).
-            command = [sys.executable, "-P", script, "--child", *args]
-            output = subprocess.run(command, env=env, check=True, capture_output=True, text=True).stdout
-        finally:
-            if database is not None:
-                import psycopg
-
-                with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
-                    admin.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+        # -P: the script's own folder is not an import location (bench/calendar.py would
+        # shadow the standard library's calendar module).
+        command = [sys.executable, "-P", script, "--child", *args]
+        output = subprocess.run(command, env=env, check=True, capture_output=True, text=True).stdout
     result: dict[str, object] = json.loads(output.strip().splitlines()[-1])
     return result

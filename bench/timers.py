@@ -11,13 +11,19 @@ Per database, in a throwaway SQLite file or PostgreSQL database:
    all fired, prints fire instant − due instant (p50, p99, max);
 5. **storm**: adds `--storm` steps all due at the same instant and prints the time until the last
    one fired;
-6. prints the workers' resident memory.
+6. prints the workers' resident memory;
+7. **peer** (PostgreSQL, unless `--no-peer`): in a second throwaway database on the same server,
+   applies procrastinate's schema, starts K procrastinate workers (its defaults: LISTEN/NOTIFY,
+   a 5 s fetch poll; `--peer-poll-interval` changes the poll), schedules the same steps as jobs
+   with `schedule_at` — the same random spread, a storm of the same size due at one instant —
+   and measures them the same way (each job records its fire instant). Prints both side by side.
 
     .venv/bin/python bench/timers.py --tickets 20000 --db sqlite --workers 1
     .venv/bin/python bench/timers.py --tickets 20000 --db postgres --workers 3
 
 The last line is one JSON object with lateness_p50_s, lateness_p99_s, storm_size, storm_drain_s,
-idle_queries_per_s and more.
+idle_queries_per_s and more; with the peer, also peer_lateness_p50_s, peer_lateness_p99_s,
+peer_storm_drain_s and the peer's version and settings.
 """
 
 from __future__ import annotations
@@ -38,9 +44,11 @@ import signal  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from datetime import UTC, datetime, timedelta  # noqa: E402
 from typing import Any  # noqa: E402
 
-from throwaway import run_child  # noqa: E402
+from throwaway import pg_database, run_child  # noqa: E402
 
 ESCALADA = str(Path(sys.executable).with_name("escalada"))
 LEVELS = [{"trigger": "unresolved_for", "offset_minutes": 0, "business_time": False, "actions": [{"type": "webhook"}]}]
@@ -113,6 +121,35 @@ def _wait_fired(prefix: str, count: int, limit_s: float) -> None:
     raise SystemExit(f"{prefix}: not all {count} steps fired within {limit_s} s")
 
 
+def _wait_count(count_fired: Callable[[], int], what: str, count: int, limit_s: float) -> None:
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        if count_fired() >= count:
+            return
+        time.sleep(0.5)
+    raise SystemExit(f"{what}: not all {count} jobs fired within {limit_s} s")
+
+
+def _percentiles(lateness: list[float]) -> dict[str, float]:
+    """p50, p99 and max of sorted lateness figures, in seconds (the same nearest-rank p99 for both)."""
+    return {
+        "p50": round(statistics.median(lateness), 4),
+        "p99": round(lateness[max(int(len(lateness) * 0.99) - 1, 0)], 4),
+        "max": round(lateness[-1], 4),
+    }
+
+
+def _pg_transactions_per_s(cursor: Any, seconds: float) -> float:
+    """Transactions per second in the cursor's database over `seconds` (pg_stat_database)."""
+    cursor.execute("SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()")
+    before = cursor.fetchone()[0]
+    time.sleep(seconds)
+    cursor.execute("SELECT pg_stat_clear_snapshot()")
+    cursor.execute("SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()")
+    after = cursor.fetchone()[0]
+    return round((after - before - 2) / seconds, 2)  # our own two reads excluded
+
+
 def _rss_mb(pids: list[int]) -> list[float]:
     sizes = []
     for pid in pids:
@@ -127,16 +164,16 @@ def _idle_queries_per_s(workers: list[subprocess.Popen[bytes]], seconds: float) 
 
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()")
-            before = cursor.fetchone()[0]
-            time.sleep(seconds)
-            cursor.execute("SELECT pg_stat_clear_snapshot()")
-            cursor.execute("SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()")
-            after = cursor.fetchone()[0]
-        return round((after - before - 2) / seconds, 2)  # our own two reads excluded
+            return _pg_transactions_per_s(cursor, seconds)
     # SQLite: each idle turn is three MIN lookups on partial indexes (the worker's next_due).
     time.sleep(seconds)
     return round(3 / 0.25, 2)  # at most one turn per 250 ms poll
+
+
+def _spread_offsets(args: argparse.Namespace) -> list[float]:
+    """Seconds after the start of the lateness phase at which each step is due: the same for us and the peer."""
+    rng = random.Random(20261123)
+    return [rng.uniform(0, args.spread) for _ in range(args.steps)]
 
 
 def measure(args: argparse.Namespace) -> dict[str, object]:
@@ -144,8 +181,6 @@ def measure(args: argparse.Namespace) -> dict[str, object]:
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "escalada.config.settings")
     django.setup()
-    from datetime import timedelta
-
     from django.core.management import call_command
     from django.db import connection
     from django.utils import timezone
@@ -168,9 +203,8 @@ def measure(args: argparse.Namespace) -> dict[str, object]:
     try:
         time.sleep(3)
         idle = _idle_queries_per_s(workers, 5.0)
-        rng = random.Random(20261123)
         start = timezone.now() + timedelta(seconds=2)
-        due = [start + timedelta(seconds=rng.uniform(0, args.spread)) for _ in range(args.steps)]
+        due = [start + timedelta(seconds=offset) for offset in _spread_offsets(args)]
         _seed_steps(args.steps, due, ladder, who, "late")
         _wait_fired("late", args.steps, args.spread + 120)
         lateness = sorted(
@@ -186,25 +220,136 @@ def measure(args: argparse.Namespace) -> dict[str, object]:
         storm_drain = (last - storm_at).total_seconds()
         rss = _rss_mb([w.pid for w in workers])
     finally:
-        for worker in workers:
-            worker.send_signal(signal.SIGTERM)
-        for worker in workers:
-            worker.wait(timeout=120)
-    return {
+        _stop(workers)
+    ours = _percentiles(lateness)
+    result: dict[str, object] = {
         "db": connection.vendor,
         "tickets": args.tickets,
         "workers": args.workers,
         "seed_s": round(seed_s, 1),
         "steps": args.steps,
-        "lateness_p50_s": round(statistics.median(lateness), 4),
-        "lateness_p99_s": round(lateness[int(len(lateness) * 0.99) - 1], 4),
-        "lateness_max_s": round(lateness[-1], 4),
+        "lateness_p50_s": ours["p50"],
+        "lateness_p99_s": ours["p99"],
+        "lateness_max_s": ours["max"],
         "storm_size": args.storm,
         "storm_drain_s": round(storm_drain, 2),
         "storm_steps_per_s": round(args.storm / storm_drain, 1) if storm_drain > 0 else None,
         "idle_queries_per_s": idle,
         "worker_rss_mb": rss,
     }
+    if args.peer:
+        connection.close()
+        result |= measure_procrastinate(args)
+    return result
+
+
+def _stop(workers: list[subprocess.Popen[bytes]]) -> None:
+    for worker in workers:
+        worker.send_signal(signal.SIGTERM)
+    for worker in workers:
+        try:
+            worker.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+
+
+def measure_procrastinate(args: argparse.Namespace) -> dict[str, object]:
+    """The same phases with procrastinate jobs, in a throwaway database beside ours on the same server."""
+    import psycopg
+
+    with pg_database(f"escalada_bench_timers_peer_{os.getpid()}") as url:
+        os.environ["PEER_DATABASE_URL"] = url  # read by peer_procrastinate when it is imported
+        import peer_procrastinate as peer
+
+        peer.prepare()
+        command = [sys.executable, "-P", str(_HERE / "peer_procrastinate.py")]
+        if args.peer_poll_interval is not None:
+            command += ["--poll-interval", str(args.peer_poll_interval)]
+        workers = [
+            subprocess.Popen(command, env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for _ in range(args.workers)
+        ]
+        try:
+            with psycopg.connect(url, autocommit=True) as db:
+
+                def fired(kind: str) -> int:
+                    row = db.execute("SELECT count(*) FROM bench_fired WHERE kind = %s", [kind]).fetchone()
+                    return int(row[0]) if row else 0
+
+                time.sleep(3)
+                with db.cursor() as cursor:
+                    idle = _pg_transactions_per_s(cursor, 5.0)
+                start = datetime.now(UTC) + timedelta(seconds=2)
+                peer.defer_spread("late", [start + timedelta(seconds=offset) for offset in _spread_offsets(args)])
+                _wait_count(lambda: fired("late"), "procrastinate lateness jobs", args.steps, args.spread + 600)
+                lateness = sorted(
+                    float(seconds)
+                    for (seconds,) in db.execute(
+                        "SELECT extract(epoch FROM fired_at - due_at) FROM bench_fired WHERE kind = 'late'"
+                    ).fetchall()
+                )
+                storm_at = datetime.now(UTC) + timedelta(seconds=5)
+                peer.defer_storm("storm", storm_at, args.storm)
+                deferred_late_s = (datetime.now(UTC) - storm_at).total_seconds()
+                _wait_count(lambda: fired("storm"), "procrastinate storm jobs", args.storm, 3600)
+                row = db.execute("SELECT max(fired_at) FROM bench_fired WHERE kind = 'storm'").fetchone()
+                assert row is not None
+                storm_drain = (row[0] - storm_at).total_seconds()
+                rss = _rss_mb([w.pid for w in workers])
+        finally:
+            _stop(workers)
+    figures = _percentiles(lateness)
+    poll = args.peer_poll_interval if args.peer_poll_interval is not None else peer.DEFAULT_POLL_INTERVAL_S
+    return {
+        "peer": "procrastinate",
+        "peer_version": peer.VERSION,
+        "peer_settings": {
+            "fetch_job_polling_interval_s": poll,
+            "listen_notify": True,
+            "concurrency": peer.DEFAULT_CONCURRENCY,
+            "workers": args.workers,
+        },
+        "peer_lateness_p50_s": figures["p50"],
+        "peer_lateness_p99_s": figures["p99"],
+        "peer_lateness_max_s": figures["max"],
+        "peer_storm_size": args.storm,
+        "peer_storm_drain_s": round(storm_drain, 2),
+        "peer_storm_jobs_per_s": round(args.storm / storm_drain, 1) if storm_drain > 0 else None,
+        # > 0: the storm's jobs were still being inserted after their due instant (drain includes it)
+        "peer_storm_deferred_late_s": round(max(deferred_late_s, 0.0), 2),
+        "peer_idle_queries_per_s": idle,
+        "peer_worker_rss_mb": rss,
+    }
+
+
+def _print_side_by_side(result: dict[str, Any]) -> None:
+    def ms(key: str) -> str:
+        return f"{result[key] * 1000:,.1f} ms"
+
+    settings = result["peer_settings"]
+    peer = f"procrastinate {result['peer_version']}"
+    rows = [
+        ("lateness p50", ms("lateness_p50_s"), ms("peer_lateness_p50_s")),
+        ("lateness p99", ms("lateness_p99_s"), ms("peer_lateness_p99_s")),
+        ("lateness max", ms("lateness_max_s"), ms("peer_lateness_max_s")),
+        (f"storm of {result['storm_size']:,} drained", f"{result['storm_drain_s']} s", f"{result['peer_storm_drain_s']} s"),
+        ("storm rate", f"{result['storm_steps_per_s']} /s", f"{result['peer_storm_jobs_per_s']} /s"),
+        ("idle transactions", f"{result['idle_queries_per_s']} /s", f"{result['peer_idle_queries_per_s']} /s"),
+        ("worker RSS (MB)", str(result["worker_rss_mb"]), str(result["peer_worker_rss_mb"])),
+    ]
+    print(f"{'':26} {'Escalada':>22} {peer:>22}")
+    for label, ours, theirs in rows:
+        print(f"{label:26} {ours:>22} {theirs:>22}")
+    print(
+        f"procrastinate settings: {settings['workers']} worker(s), LISTEN/NOTIFY {'on' if settings['listen_notify'] else 'off'}, "
+        f"fetch poll {settings['fetch_job_polling_interval_s']} s, concurrency {settings['concurrency']}"
+        + (
+            f"; storm jobs were still being deferred {result['peer_storm_deferred_late_s']} s after their due instant"
+            if result["peer_storm_deferred_late_s"] > 0
+            else ""
+        )
+    )
 
 
 def main() -> None:
@@ -215,21 +360,43 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=1000, help="steps due over the next --spread seconds (lateness)")
     parser.add_argument("--spread", type=float, default=30.0)
     parser.add_argument("--storm", type=int, default=10_000, help="steps due at one instant")
+    parser.add_argument(
+        "--peer",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="also schedule the same steps as procrastinate jobs (PostgreSQL only; default: on with --db postgres)",
+    )
+    parser.add_argument(
+        "--peer-poll-interval",
+        type=float,
+        default=None,
+        metavar="S",
+        help="procrastinate workers' fetch_job_polling_interval (default: procrastinate's own, 5 s)",
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if min(args.tickets, args.workers, args.steps, args.storm) < 1:
         parser.error("--tickets, --workers, --steps and --storm must be at least 1")
+    if args.peer is None:
+        args.peer = args.db == "postgres"
+    if args.peer and args.db != "postgres":
+        parser.error("--peer needs --db postgres (procrastinate runs on PostgreSQL only)")
     if args.child:
         print(json.dumps(measure(args)))
         return
     options = ["--db", args.db, "--tickets", str(args.tickets), "--workers", str(args.workers)]
     options += ["--steps", str(args.steps), "--spread", str(args.spread), "--storm", str(args.storm)]
+    options += ["--peer" if args.peer else "--no-peer"]
+    if args.peer_poll_interval is not None:
+        options += ["--peer-poll-interval", str(args.peer_poll_interval)]
     result = run_child(script=__file__, db=args.db, args=options)
     print(
         f"{args.db}, {result['tickets']:,} open tickets, {result['workers']} worker(s): lateness p50 {result['lateness_p50_s'] * 1000:.1f} ms, "
         f"p99 {result['lateness_p99_s'] * 1000:.1f} ms, max {result['lateness_max_s'] * 1000:.1f} ms; storm of {result['storm_size']:,} drained in "
         f"{result['storm_drain_s']} s ({result['storm_steps_per_s']} steps/s); idle {result['idle_queries_per_s']} queries/s; RSS {result['worker_rss_mb']} MB"
     )
+    if args.peer:
+        _print_side_by_side(result)
     print(json.dumps(result))
 
 
