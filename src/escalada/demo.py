@@ -292,6 +292,28 @@ def _demo_escalations(*, teams: dict[str, Team], rng: random.Random, now: dateti
     """Playbooks, a sign-off rule, and a board with something on it: Ana's balance ticket
     escalated to L2 and transferred to Finance (DESIGN.md's steps 3 and 4), and a few others."""
     admin_now = now
+    configuration.default_lists_ensure()
+    # The matrix: outages go straight to L2 and then the escalation manager within 30 minutes;
+    # everything else follows the team's tiers, then the escalation manager.
+    configuration.matrix_cell_set(
+        category="outage",
+        severity=None,
+        path=[{"tier": 1}, {"tier": 2, "response_minutes": 15}, {"role": "escalation_manager", "response_minutes": 30}],
+        actor=None,
+        now=admin_now,
+    )
+    configuration.matrix_cell_set(
+        category=None,
+        severity=None,
+        path=[
+            {"tier": 1},
+            {"tier": 2, "response_minutes": 60},
+            {"tier": 3, "response_minutes": 120},
+            {"role": "escalation_manager"},
+        ],
+        actor=None,
+        now=admin_now,
+    )
     configuration.playbook_save(
         playbook=None,
         data={

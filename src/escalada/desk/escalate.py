@@ -224,7 +224,11 @@ def escalate(
     """Escalate up: open the escalation record (or raise the active one) one level up its path —
     or, for leads, managers and the system, to the requested level — and move the ticket there."""
     at = now or timezone.now()
-    ticket = Ticket.objects.select_for_update(of=("self",)).select_related("team", "category", "requester", "organization").get(pk=ticket.pk)
+    ticket = (
+        Ticket.objects.select_for_update(of=("self",))
+        .select_related("team", "category", "requester", "organization")
+        .get(pk=ticket.pk)
+    )
     errors: dict[str, str] = {}
     reason = _reason(request.reason, errors)
     _check_note(request.handoff_note, errors)
@@ -438,7 +442,11 @@ def transfer(
     customer's SLA clocks carry on untouched; the receiving team's own response target (if it
     has one) starts, so "waiting on engineering" is measured."""
     at = now or timezone.now()
-    ticket = Ticket.objects.select_for_update(of=("self",)).select_related("team", "category", "requester", "organization").get(pk=ticket.pk)
+    ticket = (
+        Ticket.objects.select_for_update(of=("self",))
+        .select_related("team", "category", "requester", "organization")
+        .get(pk=ticket.pk)
+    )
     errors: dict[str, str] = {}
     found_reason = _reason(reason, errors)
     _check_note(handoff_note, errors)

@@ -197,7 +197,9 @@ class EscalateIn(StrictSchema):
     risk_likelihood: int | None = None
     risk_impact: int | None = None
     from_level: int | None = Field(
-        default=None, description="The level you saw; a repeat of the same click returns the same escalation"
+        default=None,
+        description="The level you saw (0 when the ticket was not escalated yet): a repeat of the same click within two "
+        "minutes returns the same escalation, someone else's escalation in between is a 409",
     )
 
 

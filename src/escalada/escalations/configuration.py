@@ -39,6 +39,46 @@ APPROVER_ROLES = (Role.TEAM_LEAD.value, Role.ESCALATION_MANAGER.value, Role.ADMI
 MAX_RESPONSE_MINUTES = 525_600  # a year
 
 
+DEFAULT_LISTS: dict[str, list[tuple[str, str]]] = {
+    "reasons": [
+        ("SLA breach", "sla-breach"),
+        ("Customer request", "customer-request"),
+        ("Lack of progress", "lack-of-progress"),
+        ("Executive visibility", "executive-visibility"),
+        ("Technical expertise needed", "technical-expertise-needed"),
+        ("Billing dispute", "billing-dispute"),
+        ("Reopened", "reopened"),
+    ],
+    "decision-categories": [
+        ("Security", "security"),
+        ("Outage", "outage"),
+        ("Technical", "technical"),
+        ("Billing / financial", "billing-financial"),
+        ("Functional", "functional"),
+        ("Staffing", "staffing"),
+    ],
+    "root-cause-categories": [
+        ("Product defect", "product-defect"),
+        ("Documentation gap", "documentation-gap"),
+        ("Process", "process"),
+        ("Training", "training"),
+        ("Third party", "third-party"),
+        ("Capacity / staffing", "capacity-staffing"),
+        ("Customer environment", "customer-environment"),
+    ],
+}
+
+
+def default_lists_ensure() -> None:
+    """The lists support teams start from (the migration seeds them too); missing entries are
+    added back, existing ones — renamed or retired by an admin — are left as they are."""
+    for kind, rows in DEFAULT_LISTS.items():
+        model = LISTS[kind]
+        for rank, (name, slug) in enumerate(rows, start=1):
+            model.objects.get_or_create(slug=slug, defaults={"name": name, "rank": rank * 10})
+    escalation_settings()
+
+
 def _audit(kind: str, row: Model, actor: User | None, now: datetime, after: dict[str, Any], *, is_new: bool) -> None:
     event_record(
         subject_type=row._meta.model_name or "config",

@@ -190,9 +190,12 @@ def escalation_for_output(*, escalation_id: int) -> Escalation:
             "hops__actor",
             "hops__to_team",
             "hops__from_team",
+            "hops__to_user",
+            "hops__from_user",
             "action_steps__assignee",
             "contributors__user",
             "approvals__decided_by",
+            "approvals__requested_by",
         )
         .get(pk=escalation_id)
     )
