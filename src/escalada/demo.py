@@ -23,7 +23,7 @@ from escalada.customers.models import Contact, Organization, Tier
 from escalada.customers.services import contact_create, organization_create
 from escalada.desk import escalate as escalating
 from escalada.desk import verbs as tickets
-from escalada.escalations import configuration
+from escalada.escalations import configuration, records
 from escalada.escalations.services import ladder_create
 from escalada.sla import services as sla
 from escalada.tickets.models import Category, Channel, Priority, Severity, Status, Ticket, Visibility
@@ -366,8 +366,10 @@ def _demo_escalations(*, teams: dict[str, Team], rng: random.Random, now: dateti
             handoff_note="Looks like rounding in invoice totals; Finance owns credit notes.",
         )
     reasons = ["lack-of-progress", "technical-expertise-needed", "executive-visibility", "sla-breach"]
-    for ticket in active.filter(team=teams["support"], tier=1).exclude(requester__email="ana@northwind.example")[:5]:
-        escalating.escalate(
+    morgan = User.objects.get(username="morgan")
+    others = active.filter(team=teams["support"], tier=1).exclude(requester__email="ana@northwind.example")[:6]
+    for index, ticket in enumerate(others):
+        escalation = escalating.escalate(
             ticket=ticket,
             actor=users[rng.choice(["sam", "riley"])],
             request=escalating.EscalateRequest(
@@ -377,6 +379,26 @@ def _demo_escalations(*, teams: dict[str, Team], rng: random.Random, now: dateti
                 risk_impact=rng.randint(1, 5),
             ),
         )
+        # A board with every column in use: acknowledged, in progress, and one resolved with its root cause.
+        if index >= 1:
+            records.escalation_acknowledge(escalation=escalation, actor=morgan, now=timezone.now())
+        if index >= 2:
+            records.escalation_move(escalation=escalation, status="in_progress", actor=morgan, now=timezone.now())
+        if index == 3:
+            records.root_cause_save(
+                escalation=escalation,
+                data={
+                    "category": "product-defect",
+                    "description": "A release changed the default export encoding.",
+                    "corrective_action": "Re-exported the customer's data.",
+                    "preventive_action": "Regression test for the export encoding.",
+                    "owning_team_id": teams["engineering"].pk,
+                    "customer_summary": "A recent update changed how exports are encoded; we fixed your export.",
+                },
+                actor=morgan,
+                now=timezone.now(),
+            )
+            escalating.resolve(escalation=escalation, actor=morgan)
 
 
 def _demo_progress(
