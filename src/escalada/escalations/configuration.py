@@ -166,7 +166,7 @@ def path_problems(path: Any, *, field: str = "path") -> dict[str, str]:
             if not isinstance(tier, int) or isinstance(tier, bool) or not 1 <= tier <= top:
                 errors[f"{key}.tier"] = f"The tier is a whole number from 1 to {top}."
         role = level.get("role")
-        if role is not None and role not in {r.value for r in LevelRole}:
+        if role is not None and (not isinstance(role, str) or role not in {r.value for r in LevelRole}):
             errors[f"{key}.role"] = f"The role is one of {', '.join(r.value for r in LevelRole)}."
         user_id = level.get("user_id")
         if (
@@ -316,8 +316,10 @@ def settings_update(*, data: dict[str, Any], actor: User | None, now: datetime) 
     errors: dict[str, str] = {}
     if "risk_appetite" in data and not (isinstance(data["risk_appetite"], int) and 1 <= data["risk_appetite"] <= 25):
         errors["risk_appetite"] = "A score from 1 to 25 (likelihood × impact, each 1–5)."
+    if "executive_emails" in data and data["executive_emails"] is None:
+        data = {**data, "executive_emails": []}
     for index, address in enumerate(data.get("executive_emails") or []):
-        problem = email_problem(address)
+        problem = email_problem(address) if isinstance(address, str) else "An e-mail address."
         if problem:
             errors[f"executive_emails[{index}]"] = problem
     ids = list(data.get("executive_ids") or [])

@@ -180,6 +180,22 @@ def escalation_acknowledge(*, escalation: Escalation, actor: User, now: datetime
     return escalation
 
 
+def escalation_status_set(*, escalation: Escalation, status: str, actor: User, now: datetime, note: str = "") -> Escalation:
+    """What people move by hand: acknowledge (the owner, leads, managers, admins) or start work.
+    Resolving, sign-off and de-escalating have their own verbs; an escalation awaiting sign-off
+    moves only by an approver's decision."""
+    if status not in (EscalationStatus.ACKNOWLEDGED, EscalationStatus.IN_PROGRESS):
+        raise ValidationFailed.one(
+            "status", "Use acknowledged or in_progress here; resolve, request sign-off and de-escalate have their own calls."
+        )
+    if escalation.status == EscalationStatus.AWAITING_APPROVAL:
+        raise Conflict("The escalation awaits sign-off: an approver approves or rejects it (a rejection sends it back to work).")
+    if status == EscalationStatus.ACKNOWLEDGED:
+        require_manager_or_owner(user=actor, escalation=escalation, what="acknowledge it")
+        return escalation_acknowledge(escalation=escalation, actor=actor, now=now)
+    return escalation_move(escalation=escalation, status=status, actor=actor, now=now, note=note)
+
+
 def require_manager_or_owner(*, user: AbstractBaseUser | AnonymousUser, escalation: Escalation, what: str) -> None:
     if user_role(user=user) in MANAGING_ROLES or escalation.owner_id == user.pk:
         return
@@ -379,8 +395,12 @@ def needs_approval(escalation: Escalation) -> bool:
 
 
 def is_approved(escalation: Escalation) -> bool:
+    """Signed off for this round: an approval given since the escalation last reopened (a
+    reopened escalation needs a new sign-off to resolve again)."""
     latest = escalation.approvals.order_by("-requested_at", "-pk").first()
-    return latest is not None and latest.state == ApprovalState.APPROVED
+    if latest is None or latest.state != ApprovalState.APPROVED:
+        return False
+    return escalation.reopened_at is None or (latest.decided_at is not None and latest.decided_at > escalation.reopened_at)
 
 
 def approval_request(*, escalation: Escalation, actor: User | None, note: str, now: datetime) -> Approval:
@@ -445,8 +465,11 @@ def approval_decide(*, escalation: Escalation, user: User, is_approved: bool, co
         raise Conflict("No sign-off is pending on this escalation.")
     if not may_approve(user=user, approval=approval, escalation=escalation):
         raise PermissionDenied("You are not an approver of this escalation.")
-    if not is_approved and not comment.strip():
-        raise ValidationFailed.one("comment", "Say why you reject it, so the team knows what to change.")
+    if approval.requested_by_id == user.pk:
+        raise PermissionDenied("You asked for this sign-off; another approver must give it.")
+    if not comment.strip():
+        what = "why you reject it, so the team knows what to change" if not is_approved else "what you approve, for the record"
+        raise ValidationFailed.one("comment", f"Say {what}.")
     approval.state = ApprovalState.APPROVED if is_approved else ApprovalState.REJECTED
     approval.decided_by, approval.decided_at, approval.comment = user, now, comment
     approval.save(update_fields=["state", "decided_by", "decided_at", "comment"])
