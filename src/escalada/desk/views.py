@@ -217,7 +217,7 @@ def ticket_reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
         )
         try:
             ticket = selectors.ticket_get_accessible(user=user, ticket_id=ticket.pk, action=action)
-            verbs.ticket_reply(
+            message = verbs.ticket_reply(
                 ticket=ticket,
                 actor=user,
                 body=form.cleaned_data["body"],
@@ -226,6 +226,9 @@ def ticket_reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
                 channel="web",
             )
             ok = True
+            if message.ticket_id != ticket.pk:  # past the reopen window: a linked follow-up
+                messages.info(request, f"Request #{ticket.number} was solved a while ago, so your message opened a new request.")
+                return redirect("ticket-detail", ticket_id=message.ticket_id)
         except ValidationFailed as exc:
             apply_service_errors(form, exc)
         except (Conflict, PermissionDenied) as exc:
