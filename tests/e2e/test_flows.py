@@ -108,3 +108,18 @@ def test_a_customer_asks_follows_reopens_and_rates(browser: Browser, escalada_wi
     ana.get_by_role("button", name="Send rating").click()
     expect(ana.locator("#rating")).to_contain_text("4 / 5")
     shot(ana, "portal-rated")
+
+
+def test_the_thread_updates_itself(browser: Browser, escalada_with_demo: RunningEscalada) -> None:  # noqa: F811
+    agent = sign_in(browser, escalada_with_demo, "fin")  # Ana's ticket #1 is with Finance in the demo
+    agent.get_by_label("Search").fill("#1")
+    agent.get_by_role("button", name="Filter").click()
+    agent.get_by_role("link", name="My account balance is wrong since the last invoice").click()
+    ana = sign_in(browser, escalada_with_demo, "ana")
+    ana.goto(agent.url)
+    ana.evaluate("window.noReload = true")
+    agent.get_by_label("Message").fill("Finance here: the credit note is on its way.")
+    agent.get_by_role("button", name="Send", exact=True).click()
+    expect(agent.locator(".thread li", has_text="credit note is on its way")).to_be_visible()
+    expect(ana.locator(".thread li", has_text="credit note is on its way")).to_be_visible(timeout=25_000)
+    assert ana.evaluate("window.noReload") is True
