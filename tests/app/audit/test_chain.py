@@ -126,15 +126,17 @@ def _written(record: Callable[[], object]) -> tuple[list[dict[str, Any]], list[d
         with transaction.atomic():
             record()
             written[0].extend(Event.objects.order_by("stream", "seq").values(*EVENT_FIELDS))
-            written[1].extend(EventStreamHead.objects.order_by("stream").values())
+            written[1].extend(dict(head) for head in EventStreamHead.objects.order_by("stream").values("stream", "seq", "hash"))
             raise _Undo
     except _Undo:
         pass
     return written
 
 
-EVENT_FIELDS = ("stream", "seq", "subject_type", "subject_id", "kind", "actor_id", "actor_label", "before", "after")
-EVENT_FIELDS += ("occurred_at", "prev_hash", "hash")
+EVENT_FIELDS = (
+    *("stream", "seq", "subject_type", "subject_id", "kind", "actor_id", "actor_label"),
+    *("before", "after", "occurred_at", "prev_hash", "hash"),
+)
 AT = datetime(2026, 11, 23, 9, 0, 5, 123456, tzinfo=UTC)
 
 
