@@ -23,7 +23,7 @@ from escalada.customers.models import Contact, Organization, Tier
 from escalada.customers.services import contact_create, organization_create
 from escalada.desk import escalate as escalating
 from escalada.desk import verbs as tickets
-from escalada.escalations import configuration
+from escalada.escalations import configuration, records
 from escalada.escalations.services import ladder_create
 from escalada.sla import services as sla
 from escalada.tickets.models import Category, Channel, Priority, Severity, Status, Ticket, Visibility
@@ -292,6 +292,28 @@ def _demo_escalations(*, teams: dict[str, Team], rng: random.Random, now: dateti
     """Playbooks, a sign-off rule, and a board with something on it: Ana's balance ticket
     escalated to L2 and transferred to Finance (DESIGN.md's steps 3 and 4), and a few others."""
     admin_now = now
+    configuration.default_lists_ensure()
+    # The matrix: outages go straight to L2 and then the escalation manager within 30 minutes;
+    # everything else follows the team's tiers, then the escalation manager.
+    configuration.matrix_cell_set(
+        category="outage",
+        severity=None,
+        path=[{"tier": 1}, {"tier": 2, "response_minutes": 15}, {"role": "escalation_manager", "response_minutes": 30}],
+        actor=None,
+        now=admin_now,
+    )
+    configuration.matrix_cell_set(
+        category=None,
+        severity=None,
+        path=[
+            {"tier": 1},
+            {"tier": 2, "response_minutes": 60},
+            {"tier": 3, "response_minutes": 120},
+            {"role": "escalation_manager"},
+        ],
+        actor=None,
+        now=admin_now,
+    )
     configuration.playbook_save(
         playbook=None,
         data={
@@ -344,8 +366,10 @@ def _demo_escalations(*, teams: dict[str, Team], rng: random.Random, now: dateti
             handoff_note="Looks like rounding in invoice totals; Finance owns credit notes.",
         )
     reasons = ["lack-of-progress", "technical-expertise-needed", "executive-visibility", "sla-breach"]
-    for ticket in active.filter(team=teams["support"], tier=1).exclude(requester__email="ana@northwind.example")[:5]:
-        escalating.escalate(
+    morgan = User.objects.get(username="morgan")
+    others = active.filter(team=teams["support"], tier=1).exclude(requester__email="ana@northwind.example")[:6]
+    for index, ticket in enumerate(others):
+        escalation = escalating.escalate(
             ticket=ticket,
             actor=users[rng.choice(["sam", "riley"])],
             request=escalating.EscalateRequest(
@@ -355,6 +379,26 @@ def _demo_escalations(*, teams: dict[str, Team], rng: random.Random, now: dateti
                 risk_impact=rng.randint(1, 5),
             ),
         )
+        # A board with every column in use: acknowledged, in progress, and one resolved with its root cause.
+        if index >= 1:
+            records.escalation_acknowledge(escalation=escalation, actor=morgan, now=timezone.now())
+        if index >= 2:
+            records.escalation_move(escalation=escalation, status="in_progress", actor=morgan, now=timezone.now())
+        if index == 3:
+            records.root_cause_save(
+                escalation=escalation,
+                data={
+                    "category": "product-defect",
+                    "description": "A release changed the default export encoding.",
+                    "corrective_action": "Re-exported the customer's data.",
+                    "preventive_action": "Regression test for the export encoding.",
+                    "owning_team_id": teams["engineering"].pk,
+                    "customer_summary": "A recent update changed how exports are encoded; we fixed your export.",
+                },
+                actor=morgan,
+                now=timezone.now(),
+            )
+            escalating.resolve(escalation=escalation, actor=morgan)
 
 
 def _demo_progress(

@@ -17,7 +17,7 @@ from escalada.tickets.models import Channel, Ticket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-STATUSES_WITH_SEED = {"new": 21, "open": 9, "pending": 5, "solved": 3, "closed": 2}
+STATUSES_WITH_SEED = {"new": 21, "open": 9, "pending": 4, "solved": 4, "closed": 2}  # one escalation resolved
 
 
 def test_createadmin_then_token_create(capsys: pytest.CaptureFixture[str]) -> None:

@@ -6,6 +6,7 @@ from django.views.generic import RedirectView
 
 from escalada.config.api import api
 from escalada.config.health import health
+from escalada.desk.queue_views import queue_next_ticket, queue_page
 from escalada.desk.reopen_views import support_reopen
 
 
@@ -36,6 +37,8 @@ urlpatterns = [
     path("health", health_view, name="health"),
     path("api/", api.urls),
     path("support/reopen/<str:token>", support_reopen, name="support-reopen"),
+    path("queue/", queue_page, name="queue"),
+    path("queue/next", queue_next_ticket, name="queue-next"),
     path("", include("escalada.accounts.urls")),
     path("", include("escalada.customers.urls")),
     path("", include("escalada.desk.urls")),

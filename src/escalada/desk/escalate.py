@@ -11,18 +11,18 @@ escalation manager.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from escalada.accounts.models import AgentProfile, Team
 from escalada.accounts.selectors import user_role
-from escalada.base.errors import Conflict, PermissionDenied, ValidationFailed
+from escalada.base.errors import Conflict, PermissionDenied, ServiceError, ValidationFailed
 from escalada.core import escalation as rules
 from escalada.desk import verbs
 from escalada.escalations import records
@@ -42,6 +42,7 @@ from escalada.sla.models import Clock
 from escalada.tickets import services as tickets
 from escalada.tickets.models import Message, Status, Ticket
 
+logger = logging.getLogger("escalada.escalations")
 NOTE_MAX = 20_000
 REPEAT_WINDOW = timedelta(minutes=2)  # a second click within this is the same escalation
 
@@ -60,8 +61,11 @@ class EscalateRequest:
     seen_level: int | None = None  # the level the escalating person saw: a repeat click is a no-op
 
 
-def _reason(slug: str, errors: dict[str, str]) -> Reason | None:
-    reason = Reason.objects.filter(slug=slug, is_active=True).first()
+def _reason(slug: str, errors: dict[str, str], *, is_system: bool = False) -> Reason | None:
+    # The system's own escalations (reopens, ladders, customer requests) keep working when an
+    # admin retires the reason they use; people choose among the active ones.
+    rows = Reason.objects.filter(slug=slug) if is_system else Reason.objects.filter(slug=slug, is_active=True)
+    reason = rows.first()
     if reason is None:
         names = ", ".join(Reason.objects.filter(is_active=True).values_list("slug", flat=True))
         errors["reason"] = f"Choose a reason: {names}."
@@ -144,6 +148,28 @@ def _destination(level: rules.PathLevel, ticket: Ticket, to_user: User | None) -
     return Destination(team=team, tier=tier, assignee=assignee, words=f"{team.name if team else 'no team'} L{tier}, {who}")
 
 
+def _check_named_person(person: User, level: Destination) -> None:
+    """Agents may hand to a named person only at the level they escalate to: the person that
+    level names, or an agent of its team at its tier. Naming someone higher skips levels."""
+    if level.assignee is not None:
+        if person.pk != level.assignee.pk:
+            raise PermissionDenied(f"This level goes to {level.assignee.get_username()}; agents cannot hand it to someone else.")
+        return
+    profile = AgentProfile.objects.filter(user=person).first()
+    if profile is None or not _agent_in(person, level.team) or profile.tier != level.tier:
+        team = level.team.name if level.team else "the team"
+        raise PermissionDenied(f"Agents hand to someone at the next level: an L{level.tier} agent of {team}.")
+
+
+def _refuse_done(ticket: Ticket) -> None:
+    if ticket.status == Status.CLOSED:
+        raise Conflict("This ticket is closed; open a follow-up ticket instead of escalating it.")
+    if ticket.status == Status.SOLVED:
+        raise Conflict(
+            "This ticket is solved; it is escalated only once it is open again (a reply from the customer reopens it)."
+        )
+
+
 def _context(ticket: Ticket) -> dict[str, Any]:
     """The snapshot the next person reads first: who the customer is, their history, the SLA
     and the last messages — as they were when the escalation opened."""
@@ -224,9 +250,14 @@ def escalate(
     """Escalate up: open the escalation record (or raise the active one) one level up its path —
     or, for leads, managers and the system, to the requested level — and move the ticket there."""
     at = now or timezone.now()
-    ticket = Ticket.objects.select_for_update(of=("self",)).select_related("team", "category", "requester", "organization").get(pk=ticket.pk)
+    ticket = (
+        Ticket.objects.select_for_update(of=("self",))
+        .select_related("team", "category", "requester", "organization")
+        .get(pk=ticket.pk)
+    )
+    _refuse_done(ticket)
     errors: dict[str, str] = {}
-    reason = _reason(request.reason, errors)
+    reason = _reason(request.reason, errors, is_system=actor is None)
     _check_note(request.handoff_note, errors)
     category = _category(request.category, ticket, errors)
     tags: list[str] = []
@@ -240,6 +271,8 @@ def escalate(
         raise ValidationFailed(errors)
     assert reason is not None
     active = records.escalation_active_for(ticket=ticket, lock=True)
+    if active is not None and type == EscalationType.CUSTOMER_REQUESTED:
+        raise Conflict(f"This request is escalated already (level {active.level}); the escalation team has it.")
     repeat = _repeat_of(active, request, actor, at)
     if repeat is not None:
         return repeat
@@ -271,6 +304,8 @@ def escalate(
     if decision.refusal == rules.EscalateRefusal.NOT_UP or decision.level is None:
         raise ValidationFailed.one("level", decision.sentence)
     target = path[decision.level - 1]
+    if request.to_user is not None and not may_skip:
+        _check_named_person(request.to_user, _destination(target, ticket, None))
     destination = _destination(target, ticket, request.to_user)
     from_team, from_user, from_tier = ticket.team, ticket.assignee, ticket.tier
     if active is None:
@@ -335,6 +370,7 @@ def escalate(
         to=destination.words,
         handoff_note=request.handoff_note.strip(),
         hop=hop.pk,
+        status=escalation.status,
     )
     _move_ticket(ticket, destination, actor, at, rematch=True)
     if request.risk_likelihood is not None or request.risk_impact is not None:
@@ -438,9 +474,14 @@ def transfer(
     customer's SLA clocks carry on untouched; the receiving team's own response target (if it
     has one) starts, so "waiting on engineering" is measured."""
     at = now or timezone.now()
-    ticket = Ticket.objects.select_for_update(of=("self",)).select_related("team", "category", "requester", "organization").get(pk=ticket.pk)
+    ticket = (
+        Ticket.objects.select_for_update(of=("self",))
+        .select_related("team", "category", "requester", "organization")
+        .get(pk=ticket.pk)
+    )
+    _refuse_done(ticket)
     errors: dict[str, str] = {}
-    found_reason = _reason(reason, errors)
+    found_reason = _reason(reason, errors, is_system=actor is None)
     _check_note(handoff_note, errors)
     if team.pk == ticket.team_id:
         errors["team_id"] = f"The ticket is with {team.name} already; escalate up within the team instead."
@@ -475,6 +516,7 @@ def transfer(
             updated_at=at,
         )
         kind = "escalation.opened"
+        records._record(escalation, kind, actor, at, type=EscalationType.FUNCTIONAL, level=1, reason=found_reason.slug)
     else:
         escalation = active
         escalation.to_team, escalation.to_user, escalation.updated_at = team, to_user, at
@@ -510,12 +552,19 @@ def transfer(
     return escalation
 
 
+def _lock(escalation: Escalation) -> Escalation:
+    """Lock the ticket, then its escalation — the order `escalate` and `transfer` take them in,
+    so two writers never wait on each other in a circle."""
+    Ticket.objects.select_for_update(of=("self",)).filter(pk=escalation.ticket_id).first()
+    return records.escalation_lock(escalation_id=escalation.pk)
+
+
 @transaction.atomic
 def de_escalate(*, escalation: Escalation, actor: User | None, note: str, now: datetime | None = None) -> Escalation:
     """The specialist's part is done: the ticket goes back to where the escalation found it
     (team, tier, person) and the record ends as de-escalated."""
     at = now or timezone.now()
-    escalation = records.escalation_lock(escalation_id=escalation.pk)
+    escalation = _lock(escalation)
     errors: dict[str, str] = {}
     _check_note(note, errors, field="note")
     if errors:
@@ -564,7 +613,7 @@ def resolve(*, escalation: Escalation, actor: User | None, now: datetime | None 
     what is missing). Where sign-off is required and not given, the resolution is held: the
     escalation waits for approval and the customer hears nothing until an approver approves."""
     at = now or timezone.now()
-    escalation = records.escalation_lock(escalation_id=escalation.pk)
+    escalation = _lock(escalation)
     missing = records.root_cause_missing(escalation)
     if missing:
         raise ValidationFailed(
@@ -605,7 +654,7 @@ def decide(*, escalation: Escalation, actor: User, is_approved: bool, comment: s
     """An approver signs off (or refuses). Approval releases a held resolution: the ticket is
     solved and the customer gets the resolution message with the root-cause summary."""
     at = now or timezone.now()
-    escalation = records.escalation_lock(escalation_id=escalation.pk)
+    escalation = _lock(escalation)
     records.approval_decide(escalation=escalation, user=actor, is_approved=is_approved, comment=comment, now=at)
     ticket = Ticket.objects.select_related("requester", "team", "assignee").get(pk=escalation.ticket_id)
     kind = "escalation.approved" if is_approved else "escalation.rejected"
@@ -654,21 +703,46 @@ def on_customer_reopen(*, ticket: Ticket, now: datetime) -> Escalation | None:
             reason="reopened",
             handoff_note=f"Reopened {ticket.reopen_count} times by the customer; escalated automatically.",
         )
-        return escalate(ticket=ticket, actor=None, request=request, type=EscalationType.AUTOMATIC, now=now)
+        return escalate_quietly(ticket=ticket, request=request, type=EscalationType.AUTOMATIC, now=now)
     return None
+
+
+def escalate_quietly(*, ticket: Ticket, request: EscalateRequest, type: str, now: datetime) -> Escalation | None:
+    """An escalation the system starts on the side of a customer's message (the Nth reopen, the
+    e-mail keyword): if it cannot happen (no escalation manager, the top of the path …), the
+    message still lands and the reason is logged — a customer's words are never refused for it."""
+    try:
+        with transaction.atomic():
+            return escalate(ticket=ticket, actor=None, request=request, type=type, now=now)
+    except ServiceError as exc:
+        logger.warning("ticket %s: automatic %s escalation not made: %s", ticket.pk, type, exc.message)
+        return None
 
 
 def responded(*, ticket: Ticket, user: User, now: datetime) -> None:
     """Someone of the receiving side acted on the ticket (a reply or a note): the current hop's
     response target is met."""
-    profile_teams = list(AgentProfile.objects.filter(user=user).values_list("teams", flat=True))
-    Hop.objects.filter(
-        escalation__ticket=ticket,
-        escalation__status__in=[s.value for s in rules.ACTIVE],
-        responded_at__isnull=True,
-    ).filter(Q(to_user_id=user.pk) | Q(to_user__isnull=True, to_team_id__in=[t for t in profile_teams if t is not None])).update(
-        responded_at=now
+    profile = AgentProfile.objects.filter(user=user).first()
+    if profile is None:
+        return
+    teams = set(profile.teams.values_list("pk", flat=True))
+    waiting = Hop.objects.filter(
+        escalation__ticket=ticket, escalation__status__in=[s.value for s in rules.ACTIVE], responded_at__isnull=True
     )
+    answered = [
+        hop.pk
+        for hop in waiting
+        # The person who escalated does not answer their own hand-off; the receiving side does:
+        # the named person, or an agent of the receiving team at (or above) the tier reached.
+        if hop.actor_id != user.pk
+        and hop.from_user_id != user.pk
+        and (
+            hop.to_user_id == user.pk
+            or (hop.to_user_id is None and hop.to_team_id in teams and profile.tier >= (hop.to_tier or 1))
+        )
+    ]
+    if answered:
+        Hop.objects.filter(pk__in=answered).update(responded_at=now)
 
 
 def customer_request(*, ticket: Ticket, actor: User | None, reason_text: str, now: datetime | None = None) -> Escalation:
@@ -681,9 +755,6 @@ def customer_request(*, ticket: Ticket, actor: User | None, reason_text: str, no
         errors["reason_text"] = "At most 5,000 characters."
     if errors:
         raise ValidationFailed(errors)
-    active = records.escalation_active_for(ticket=ticket)
-    if active is not None:
-        raise Conflict(f"This request is escalated already (level {active.level}); the escalation team has it.")
     request = EscalateRequest(
         reason="customer-request", reason_text=reason_text.strip(), handoff_note=f"The customer asked: {reason_text.strip()}"
     )

@@ -197,7 +197,9 @@ class EscalateIn(StrictSchema):
     risk_likelihood: int | None = None
     risk_impact: int | None = None
     from_level: int | None = Field(
-        default=None, description="The level you saw; a repeat of the same click returns the same escalation"
+        default=None,
+        description="The level you saw (0 when the ticket was not escalated yet): a repeat of the same click within two "
+        "minutes returns the same escalation, someone else's escalation in between is a 409",
     )
 
 
@@ -305,11 +307,11 @@ def escalation_request(request: HttpRequest, ticket_id: int, payload: RequestIn)
 
 class BoardQuery(Schema):
     status: list[str] | None = None
-    level: int | None = None
-    team_id: int | None = None
+    level: int | None = Field(default=None, ge=1, le=100)
+    team_id: DbId | None = None
     severity: list[str] | None = None
     category: str | None = None
-    owner_id: int | None = None
+    owner_id: DbId | None = None
     type: str | None = None
     limit: int = Field(default=100, ge=1, le=500)
 
@@ -353,20 +355,12 @@ class StatusIn(StrictSchema):
 @router.post("/escalations/{id:escalation_id}/status", response={200: EscalationDetailOut, **ERRORS}, summary="Move it")
 def escalation_status(request: HttpRequest, escalation_id: int, payload: StatusIn) -> Escalation:
     user = _user(request)
-    if payload.status not in ("acknowledged", "in_progress"):
-        raise ValidationFailed.one(
-            "status", "Use acknowledged or in_progress here; resolve, request sign-off and de-escalate have their own calls."
-        )
     with transaction.atomic():
         escalation = selectors.escalation_get_changeable(user=user, escalation_id=escalation_id)
         escalation = records.escalation_lock(escalation_id=escalation.pk)
-        if payload.status == "acknowledged":
-            records.require_manager_or_owner(user=user, escalation=escalation, what="acknowledge it")
-            records.escalation_acknowledge(escalation=escalation, actor=user, now=timezone.now())
-        else:
-            records.escalation_move(
-                escalation=escalation, status=payload.status, actor=user, now=timezone.now(), note=payload.note
-            )
+        records.escalation_status_set(
+            escalation=escalation, status=payload.status, actor=user, now=timezone.now(), note=payload.note
+        )
     return _detail(escalation_id)
 
 
@@ -379,7 +373,7 @@ def escalation_de_escalate(request: HttpRequest, escalation_id: int, payload: No
     """Back to where the escalation found the ticket; the record ends as de-escalated."""
     user = _user(request)
     with transaction.atomic():
-        escalation = selectors.escalation_get_changeable(user=user, escalation_id=escalation_id)
+        escalation = selectors.escalation_get_changeable(user=user, escalation_id=escalation_id, moves_ticket=True)
         escalating.de_escalate(escalation=escalation, actor=user, note=payload.note)
     return _detail(escalation_id)
 
@@ -562,6 +556,6 @@ def escalation_resolve(request: HttpRequest, escalation_id: int) -> Escalation:
     not given yet, the resolution is held (status awaiting_approval, is_resolution_held true)."""
     user = _user(request)
     with transaction.atomic():
-        escalation = selectors.escalation_get_changeable(user=user, escalation_id=escalation_id)
+        escalation = selectors.escalation_get_changeable(user=user, escalation_id=escalation_id, moves_ticket=True)
         escalating.resolve(escalation=escalation, actor=user)
     return _detail(escalation_id)

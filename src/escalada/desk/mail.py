@@ -166,7 +166,10 @@ def _keyword_request(ticket: Ticket, mail: ParsedMail, at: datetime) -> None:
     reason = escalating.keyword_request_text(mail.body_text, settings.ESCALADA_ESCALATE_KEYWORD)
     if reason is None or records.escalation_active_for(ticket=ticket) is not None:
         return
-    escalating.customer_request(ticket=ticket, actor=None, reason_text=reason, now=at)
+    request = escalating.EscalateRequest(
+        reason="customer-request", reason_text=reason, handoff_note=f"The customer asked by e-mail: {reason}"
+    )
+    escalating.escalate_quietly(ticket=ticket, request=request, type="customer_requested", now=at)
 
 
 def mail_receive_and_process(

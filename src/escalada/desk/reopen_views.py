@@ -42,6 +42,10 @@ def support_reopen(request: HttpRequest, token: str) -> HttpResponse:
         if ticket.reopen_count != read[1] or ticket.status != Status.SOLVED:
             return render(request, "desk/reopen.html", {"ticket": ticket, "already_open": True})
         if verbs.reopen_window_passed(ticket=ticket, now=now):
+            # One follow-up per solve: the link (still valid, the ticket still solved) shows it again.
+            earlier = Ticket.objects.filter(follow_up_of=ticket, created_at__gte=ticket.solved_at or now).order_by("pk").first()
+            if earlier is not None:
+                return render(request, "desk/reopen.html", {"ticket": ticket, "follow_up": earlier, "again": True})
             follow_up = verbs.ticket_follow_up(
                 ticket=ticket,
                 body=form.cleaned_data["body"],

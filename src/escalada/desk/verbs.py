@@ -18,6 +18,7 @@ from escalada.accounts.models import Role, Team
 from escalada.accounts.selectors import user_role
 from escalada.base.errors import ValidationFailed
 from escalada.customers.models import Contact
+from escalada.customers.selectors import contact_of
 from escalada.desk import escalate as escalating
 from escalada.escalations import runs
 from escalada.notifications import internal
@@ -96,6 +97,23 @@ def ticket_reply(
     at = now or timezone.now()
     ticket = _locked(ticket)
     before_status = ticket.status
+    is_customer = author_contact is not None or (actor is not None and user_role(user=actor) == Role.CUSTOMER)
+    if is_customer and reopen_window_passed(ticket=ticket, now=at):
+        # Past the reopen window (or closed): the customer's words start a linked follow-up.
+        contact = author_contact or (contact_of(user=actor) if actor is not None else None) or ticket.requester
+        follow_up = ticket_follow_up(
+            ticket=ticket,
+            body=body,
+            body_html=body_html,
+            author_contact=contact,
+            channel=channel,
+            actor=actor,
+            external_message_id=external_message_id,
+            now=at,
+        )
+        first = Message.objects.filter(ticket=follow_up).order_by("pk").first()
+        assert first is not None
+        return first
     _refuse_solving_escalated(ticket, status)
     message = tickets.ticket_reply(
         ticket=ticket,
@@ -110,7 +128,6 @@ def ticket_reply(
         now=at,
     )
     fresh = message.ticket
-    is_customer = author_contact is not None or (actor is not None and user_role(user=actor) == Role.CUSTOMER)
     message_by = None
     if message.visibility == Visibility.PUBLIC:
         message_by = "customer" if is_customer else "agent"
@@ -217,6 +234,7 @@ def ticket_follow_up(
     *,
     ticket: Ticket,
     body: str | None,
+    body_html: str | None = None,
     author_contact: Contact,
     channel: str,
     actor: User | None,
@@ -228,6 +246,7 @@ def ticket_follow_up(
     return ticket_open(
         subject=subject,
         description=body,
+        description_html=body_html,
         requester=author_contact,
         channel=channel,
         actor=actor,

@@ -39,6 +39,46 @@ APPROVER_ROLES = (Role.TEAM_LEAD.value, Role.ESCALATION_MANAGER.value, Role.ADMI
 MAX_RESPONSE_MINUTES = 525_600  # a year
 
 
+DEFAULT_LISTS: dict[str, list[tuple[str, str]]] = {
+    "reasons": [
+        ("SLA breach", "sla-breach"),
+        ("Customer request", "customer-request"),
+        ("Lack of progress", "lack-of-progress"),
+        ("Executive visibility", "executive-visibility"),
+        ("Technical expertise needed", "technical-expertise-needed"),
+        ("Billing dispute", "billing-dispute"),
+        ("Reopened", "reopened"),
+    ],
+    "decision-categories": [
+        ("Security", "security"),
+        ("Outage", "outage"),
+        ("Technical", "technical"),
+        ("Billing / financial", "billing-financial"),
+        ("Functional", "functional"),
+        ("Staffing", "staffing"),
+    ],
+    "root-cause-categories": [
+        ("Product defect", "product-defect"),
+        ("Documentation gap", "documentation-gap"),
+        ("Process", "process"),
+        ("Training", "training"),
+        ("Third party", "third-party"),
+        ("Capacity / staffing", "capacity-staffing"),
+        ("Customer environment", "customer-environment"),
+    ],
+}
+
+
+def default_lists_ensure() -> None:
+    """The lists support teams start from (the migration seeds them too); missing entries are
+    added back, existing ones — renamed or retired by an admin — are left as they are."""
+    for kind, rows in DEFAULT_LISTS.items():
+        model = LISTS[kind]
+        for rank, (name, slug) in enumerate(rows, start=1):
+            model.objects.get_or_create(slug=slug, defaults={"name": name, "rank": rank * 10})
+    escalation_settings()
+
+
 def _audit(kind: str, row: Model, actor: User | None, now: datetime, after: dict[str, Any], *, is_new: bool) -> None:
     event_record(
         subject_type=row._meta.model_name or "config",
@@ -126,7 +166,7 @@ def path_problems(path: Any, *, field: str = "path") -> dict[str, str]:
             if not isinstance(tier, int) or isinstance(tier, bool) or not 1 <= tier <= top:
                 errors[f"{key}.tier"] = f"The tier is a whole number from 1 to {top}."
         role = level.get("role")
-        if role is not None and role not in {r.value for r in LevelRole}:
+        if role is not None and (not isinstance(role, str) or role not in {r.value for r in LevelRole}):
             errors[f"{key}.role"] = f"The role is one of {', '.join(r.value for r in LevelRole)}."
         user_id = level.get("user_id")
         if (
@@ -276,8 +316,10 @@ def settings_update(*, data: dict[str, Any], actor: User | None, now: datetime) 
     errors: dict[str, str] = {}
     if "risk_appetite" in data and not (isinstance(data["risk_appetite"], int) and 1 <= data["risk_appetite"] <= 25):
         errors["risk_appetite"] = "A score from 1 to 25 (likelihood × impact, each 1–5)."
+    if "executive_emails" in data and data["executive_emails"] is None:
+        data = {**data, "executive_emails": []}
     for index, address in enumerate(data.get("executive_emails") or []):
-        problem = email_problem(address)
+        problem = email_problem(address) if isinstance(address, str) else "An e-mail address."
         if problem:
             errors[f"executive_emails[{index}]"] = problem
     ids = list(data.get("executive_ids") or [])

@@ -47,6 +47,7 @@ STATUS_STAMPS = {
     EscalationStatus.DE_ESCALATED: "de_escalated_at",
     EscalationStatus.REOPENED: "reopened_at",
 }
+ACTIVE_VALUES = frozenset(s.value for s in rules.ACTIVE)
 MANAGING_ROLES = frozenset({Role.TEAM_LEAD, Role.ESCALATION_MANAGER, Role.ADMIN})
 
 
@@ -128,6 +129,14 @@ def escalation_active_for(*, ticket: Ticket, lock: bool = False) -> Escalation |
     return rows.first()
 
 
+def require_active(escalation: Escalation) -> None:
+    """An ended escalation is a closed file: it changes again only when it is reopened."""
+    if escalation.status not in ACTIVE_VALUES:
+        raise Conflict(
+            f"Escalation {escalation.pk} is {escalation.get_status_display().lower()}; it changes again only if it is reopened."
+        )
+
+
 def _record(escalation: Escalation, kind: str, actor: User | None, now: datetime, **after: Any) -> None:
     event_record(
         subject_type="escalation",
@@ -171,6 +180,22 @@ def escalation_acknowledge(*, escalation: Escalation, actor: User, now: datetime
     return escalation
 
 
+def escalation_status_set(*, escalation: Escalation, status: str, actor: User, now: datetime, note: str = "") -> Escalation:
+    """What people move by hand: acknowledge (the owner, leads, managers, admins) or start work.
+    Resolving, sign-off and de-escalating have their own verbs; an escalation awaiting sign-off
+    moves only by an approver's decision."""
+    if status not in (EscalationStatus.ACKNOWLEDGED, EscalationStatus.IN_PROGRESS):
+        raise ValidationFailed.one(
+            "status", "Use acknowledged or in_progress here; resolve, request sign-off and de-escalate have their own calls."
+        )
+    if escalation.status == EscalationStatus.AWAITING_APPROVAL:
+        raise Conflict("The escalation awaits sign-off: an approver approves or rejects it (a rejection sends it back to work).")
+    if status == EscalationStatus.ACKNOWLEDGED:
+        require_manager_or_owner(user=actor, escalation=escalation, what="acknowledge it")
+        return escalation_acknowledge(escalation=escalation, actor=actor, now=now)
+    return escalation_move(escalation=escalation, status=status, actor=actor, now=now, note=note)
+
+
 def require_manager_or_owner(*, user: AbstractBaseUser | AnonymousUser, escalation: Escalation, what: str) -> None:
     if user_role(user=user) in MANAGING_ROLES or escalation.owner_id == user.pk:
         return
@@ -178,6 +203,7 @@ def require_manager_or_owner(*, user: AbstractBaseUser | AnonymousUser, escalati
 
 
 def escalation_set_owner(*, escalation: Escalation, owner: User | None, actor: User | None, now: datetime) -> Escalation:
+    require_active(escalation)
     if owner is not None and (not owner.is_active or not hasattr(owner, "agent_profile")):
         raise ValidationFailed.one("owner_id", f"{owner.get_username()} is not an active agent.")
     before = escalation.owner_id
@@ -190,6 +216,7 @@ def escalation_set_owner(*, escalation: Escalation, owner: User | None, actor: U
 def escalation_set_details(
     *, escalation: Escalation, tags: list[str] | None, reason_text: str | None, actor: User | None, now: datetime
 ) -> Escalation:
+    require_active(escalation)
     fields = ["updated_at"]
     if tags is not None:
         escalation.tags = normalize_tags(tags)
@@ -212,6 +239,7 @@ def escalation_set_risk(
     *, escalation: Escalation, likelihood: int | None, impact: int | None, actor: User | None, now: datetime
 ) -> Escalation:
     """Likelihood × impact (1–5 each). Crossing the appetite alerts the executive list at once."""
+    require_active(escalation)
     errors = {
         name: "A whole number from 1 to 5."
         for name, value in (("risk_likelihood", likelihood), ("risk_impact", impact))
@@ -252,6 +280,7 @@ def escalation_set_risk(
 def action_plan_apply(*, escalation: Escalation, playbook: Playbook, actor: User | None, now: datetime) -> list[ActionStep]:
     """Copy a playbook's steps onto the escalation, due relative to now; they are then the
     escalation's own, edited freely."""
+    require_active(escalation)
     start = (escalation.action_steps.order_by("-position").values_list("position", flat=True).first() or 0) + 1
     steps = [
         ActionStep(
@@ -280,6 +309,7 @@ def _check_step(data: dict[str, Any]) -> dict[str, str]:
 
 
 def action_step_add(*, escalation: Escalation, data: dict[str, Any], actor: User | None, now: datetime) -> ActionStep:
+    require_active(escalation)
     errors = _check_step({"title": data.get("title", ""), **data})
     if errors:
         raise ValidationFailed(errors)
@@ -298,6 +328,7 @@ def action_step_add(*, escalation: Escalation, data: dict[str, Any], actor: User
 
 def action_step_update(*, step: ActionStep, data: dict[str, Any], actor: User | None, now: datetime) -> ActionStep:
     """Edit a step; `is_done` true marks it done by the actor, false undoes that."""
+    require_active(step.escalation)
     errors = _check_step(data)
     if errors:
         raise ValidationFailed(errors)
@@ -322,6 +353,7 @@ def action_step_update(*, step: ActionStep, data: dict[str, Any], actor: User | 
 
 def contributor_add(*, escalation: Escalation, user: User, role: str, actor: User | None, now: datetime) -> Contributor:
     """An expert joins the swarm: they are told, and they see the escalation on their board."""
+    require_active(escalation)
     if not hasattr(user, "agent_profile") or not user.is_active:
         raise ValidationFailed.one("user_id", f"{user.get_username()} is not an active agent.")
     contributor, created = Contributor.objects.get_or_create(
@@ -343,6 +375,7 @@ def contributor_add(*, escalation: Escalation, user: User, role: str, actor: Use
 
 
 def contributor_remove(*, escalation: Escalation, user_id: int, actor: User | None, now: datetime) -> None:
+    require_active(escalation)
     deleted, _ = Contributor.objects.filter(escalation=escalation, user_id=user_id).delete()
     if not deleted:
         raise NotFound(f"User {user_id} is not a contributor of this escalation.")
@@ -362,13 +395,18 @@ def needs_approval(escalation: Escalation) -> bool:
 
 
 def is_approved(escalation: Escalation) -> bool:
+    """Signed off for this round: an approval given since the escalation last reopened (a
+    reopened escalation needs a new sign-off to resolve again)."""
     latest = escalation.approvals.order_by("-requested_at", "-pk").first()
-    return latest is not None and latest.state == ApprovalState.APPROVED
+    if latest is None or latest.state != ApprovalState.APPROVED:
+        return False
+    return escalation.reopened_at is None or (latest.decided_at is not None and latest.decided_at > escalation.reopened_at)
 
 
 def approval_request(*, escalation: Escalation, actor: User | None, note: str, now: datetime) -> Approval:
     """Ask for sign-off: the approvers are frozen from the matching rules (any manager when no
     rule names anyone) and told; the escalation waits in awaiting_approval."""
+    require_active(escalation)
     if escalation.approvals.filter(state=ApprovalState.PENDING).exists():
         raise Conflict("Sign-off was requested already and is pending.")
     roles: set[str] = set()
@@ -427,8 +465,11 @@ def approval_decide(*, escalation: Escalation, user: User, is_approved: bool, co
         raise Conflict("No sign-off is pending on this escalation.")
     if not may_approve(user=user, approval=approval, escalation=escalation):
         raise PermissionDenied("You are not an approver of this escalation.")
-    if not is_approved and not comment.strip():
-        raise ValidationFailed.one("comment", "Say why you reject it, so the team knows what to change.")
+    if approval.requested_by_id == user.pk:
+        raise PermissionDenied("You asked for this sign-off; another approver must give it.")
+    if not comment.strip():
+        what = "why you reject it, so the team knows what to change" if not is_approved else "what you approve, for the record"
+        raise ValidationFailed.one("comment", f"Say {what}.")
     approval.state = ApprovalState.APPROVED if is_approved else ApprovalState.REJECTED
     approval.decided_by, approval.decided_at, approval.comment = user, now, comment
     approval.save(update_fields=["state", "decided_by", "decided_at", "comment"])
@@ -446,6 +487,7 @@ def approval_decide(*, escalation: Escalation, user: User, is_approved: bool, co
 
 def root_cause_save(*, escalation: Escalation, data: dict[str, Any], actor: User | None, now: datetime) -> RootCause:
     """Save what is known of the root cause so far; resolving checks it is complete."""
+    require_active(escalation)
     errors: dict[str, str] = {}
     category = team = None
     if data.get("category"):

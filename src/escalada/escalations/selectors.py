@@ -158,26 +158,32 @@ def escalation_get_accessible(*, user: AbstractBaseUser | AnonymousUser, escalat
     return row
 
 
-def escalation_may_change(*, user: AbstractBaseUser | AnonymousUser, escalation: Escalation) -> bool:
-    """Leads, escalation managers and admins change any escalation; agents the ones they own,
-    contribute to, or whose ticket is theirs to change (their team's, or assigned to them)."""
+def escalation_may_change(*, user: AbstractBaseUser | AnonymousUser, escalation: Escalation, moves_ticket: bool = False) -> bool:
+    """Escalation managers and admins change any escalation. Others — leads and agents — those
+    whose ticket is theirs to change (their team's, unassigned to a team, or assigned to them),
+    and, unless the change moves or solves the ticket (de-escalate, resolve), the ones they own
+    or contribute to."""
     role = user_role(user=user)
-    if role in {Role.ADMIN, Role.ESCALATION_MANAGER, Role.TEAM_LEAD}:
+    if role in {Role.ADMIN, Role.ESCALATION_MANAGER}:
         return True
-    if role != Role.AGENT:
+    if role not in {Role.AGENT, Role.TEAM_LEAD}:
         return False
-    if escalation.owner_id == user.pk or Contributor.objects.filter(escalation=escalation, user_id=user.pk or 0).exists():
-        return True
     ticket = escalation.ticket
-    return ticket.team_id is None or ticket.assignee_id == user.pk or ticket.team_id in team_ids_of(user=user)
+    if ticket.team_id is None or ticket.assignee_id == user.pk or ticket.team_id in team_ids_of(user=user):
+        return True
+    if moves_ticket:
+        return False
+    return escalation.owner_id == user.pk or Contributor.objects.filter(escalation=escalation, user_id=user.pk or 0).exists()
 
 
-def escalation_get_changeable(*, user: AbstractBaseUser | AnonymousUser, escalation_id: int) -> Escalation:
+def escalation_get_changeable(
+    *, user: AbstractBaseUser | AnonymousUser, escalation_id: int, moves_ticket: bool = False
+) -> Escalation:
     row = escalation_get_accessible(user=user, escalation_id=escalation_id)
-    if not escalation_may_change(user=user, escalation=row):
-        raise PermissionDenied(
-            "Only its owner, contributors, the ticket's team, leads, escalation managers and admins change it."
-        )
+    if not escalation_may_change(user=user, escalation=row, moves_ticket=moves_ticket):
+        if moves_ticket:
+            raise PermissionDenied("This moves the ticket: only its team, its assignee, escalation managers and admins do that.")
+        raise PermissionDenied("Only its owner, contributors, the ticket's team, escalation managers and admins change it.")
     return row
 
 
@@ -190,9 +196,12 @@ def escalation_for_output(*, escalation_id: int) -> Escalation:
             "hops__actor",
             "hops__to_team",
             "hops__from_team",
+            "hops__to_user",
+            "hops__from_user",
             "action_steps__assignee",
             "contributors__user",
             "approvals__decided_by",
+            "approvals__requested_by",
         )
         .get(pk=escalation_id)
     )

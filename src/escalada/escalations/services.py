@@ -86,14 +86,27 @@ def _action_problem(action: Any) -> str | None:
         if level is not None and (not isinstance(level, int) or isinstance(level, bool) or not 2 <= level <= 20):
             return "escalate: level is a whole number from 2 to 20, or leave it out for one level up."
         reason = action.get("reason", "sla-breach")
-        if not Reason.objects.filter(slug=reason, is_active=True).exists():
+        if not isinstance(reason, str) or not Reason.objects.filter(slug=reason).exists():
             return f"escalate: there is no active reason {reason!r}."
     if kind == "add_contributors":
-        user_ids = action.get("user_ids") or []
+        user_ids = action.get("user_ids")
+        if (
+            not isinstance(user_ids, list)
+            or not user_ids
+            or not all(isinstance(i, int) and not isinstance(i, bool) for i in user_ids)
+        ):
+            return "add_contributors: user_ids is a list of active agents' ids (at least one)."
+        if not isinstance(action.get("role", ""), str) or len(action.get("role", "")) > 60:
+            return "add_contributors: role is a text of at most 60 characters."
         agents = User.objects.filter(pk__in=user_ids, is_active=True, agent_profile__isnull=False).count()
-        if not user_ids or agents != len(set(user_ids)):
+        if agents != len(set(user_ids)):
             return "add_contributors: user_ids are active agents (at least one)."
     if kind == "notify":
+        shapes = [(name, action.get(name, [])) for name in ("to", "user_ids", "emails")]
+        for name, value in shapes:
+            wanted = int if name == "user_ids" else str
+            if not isinstance(value, list) or not all(isinstance(v, wanted) and not isinstance(v, bool) for v in value):
+                return f"notify: {name} is a list of {'ids' if wanted is int else 'texts'}."
         roles = [r for r in action.get("to", []) if r not in NOTIFY_ROLES]
         if roles:
             return f"notify: 'to' takes {', '.join(NOTIFY_ROLES)}; not {', '.join(map(str, roles))}."

@@ -163,3 +163,24 @@ def ticket_sla_many(*, ticket_ids: list[int], now: datetime) -> dict[int, list[C
         ticket_id: clock_views(sorted(by_metric.values(), key=lambda r: ORDER.get(r.metric, 9)), now=now)
         for ticket_id, by_metric in grouped.items()
     }
+
+
+def sla_nearest_many(*, ticket_ids: list[int], now: datetime) -> dict[int, tuple[int, str]]:
+    """For ranking: per ticket, the business seconds left on its nearest counting clock
+    (negative once breached) and that clock's metric. Paused and met clocks do not count.
+    Two queries; each calendar is converted once."""
+    rows = list(
+        Clock.objects.filter(
+            ticket_id__in=ticket_ids, state__in=[ClockState.RUNNING, ClockState.BREACHED], paused_at__isnull=True
+        ).defer("policy")
+    )
+    calendars = {
+        c.pk: adapters.calendar_to_core(c, now=now) for c in Calendar.objects.filter(pk__in={r.calendar_id for r in rows})
+    }
+    nearest: dict[int, tuple[int, str]] = {}
+    for row in rows:
+        calendar = calendars[row.calendar_id] if row.calendar_id is not None else adapters.calendar_to_core(None, now=now)
+        left = int(adapters.clock_to_core(row).remaining(calendar, now) // timedelta(seconds=1))
+        if row.ticket_id not in nearest or left < nearest[row.ticket_id][0]:
+            nearest[row.ticket_id] = (left, row.metric)
+    return nearest

@@ -357,6 +357,7 @@ def test_a_customer_asks_for_escalation_by_e_mail_keyword(world: World) -> None:
         b"Hello,\r\n#escalate: third invoice in a row with a wrong balance\r\nAna\r\n"
     )
     inbound = mail_receive_and_process(raw=raw, source="test")
+    assert inbound.ticket_id is not None
     escalation = Escalation.objects.get(ticket_id=inbound.ticket_id)
     assert (escalation.type, escalation.reason.slug, escalation.reason_text, escalation.level) == (
         "customer_requested",
@@ -401,3 +402,20 @@ def test_the_reopen_link_after_the_window_opens_a_follow_up(world: World) -> Non
     follow_up = Ticket.objects.get(follow_up_of=ticket)
     assert f"We opened request #{follow_up.number}" in page.content.decode()
     assert Ticket.objects.get(pk=ticket.pk).status == "solved"
+
+
+def test_an_ended_escalation_is_a_closed_file(world: World, api_as: dict[str, Client]) -> None:
+    _, escalation = _resolved(world)
+    before = database_state()
+    for method, path, body in (
+        ("post", f"/escalations/{escalation.pk}/steps", {"title": "One more thing"}),
+        ("post", f"/escalations/{escalation.pk}/contributors", {"user_id": world.fin.user.pk}),
+        ("put", f"/escalations/{escalation.pk}/root-cause", {"description": "Rewritten later."}),
+        ("patch", f"/escalations/{escalation.pk}", {"tags": ["late"]}),
+    ):
+        refused = call(api_as["morgan"], method, path, body)
+        assert (refused.status_code, refused.json()["detail"]) == (
+            409,
+            f"Escalation {escalation.pk} is resolved; it changes again only if it is reopened.",
+        )
+    assert database_state() == before

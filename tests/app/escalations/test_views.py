@@ -212,7 +212,7 @@ def test_the_escalation_page_shows_the_case_file(world: World, web_as: dict[str,
         "Missing for resolve: category, description, corrective action, preventive action, owning team, customer summary." in flat
     )
     assert "Opened 2 h ago" in flat
-    assert f"escalation.opened by sam · 2 h ago level: 2 to: Support L2, unassigned handoff note: {NOTE}" in flat
+    assert f"escalation.opened by sam · 2 h ago level: 2 to: Support L2, unassigned status: open handoff note: {NOTE}" in flat
     # Sam may work on it but not acknowledge it: that is the owner's (morgan's) or a manager's.
     assert 'value="acknowledged"' not in html
     assert 'value="in_progress"' in html

@@ -259,15 +259,11 @@ def escalation_status(request: HttpRequest, escalation_id: int) -> HttpResponse:
     target = request.POST.get("status", "")
 
     def work(user: User) -> str:
-        if target not in ("acknowledged", "in_progress"):
-            raise ValidationFailed.one("status", "Choose acknowledge or start work.")
         escalation = selectors.escalation_get_changeable(user=user, escalation_id=escalation_id)
         escalation = records.escalation_lock(escalation_id=escalation.pk)
+        records.escalation_status_set(escalation=escalation, status=target, actor=user, now=timezone.now())
         if target == "acknowledged":
-            records.require_manager_or_owner(user=user, escalation=escalation, what="acknowledge it")
-            records.escalation_acknowledge(escalation=escalation, actor=user, now=timezone.now())
             return "Acknowledged: the response target of this level is met."
-        records.escalation_move(escalation=escalation, status=target, actor=user, now=timezone.now())
         return "Work has started on this escalation."
 
     return _act(request, escalation_id, work)
@@ -279,7 +275,7 @@ def escalation_de_escalate(request: HttpRequest, escalation_id: int) -> HttpResp
     form = NoteForm(request.POST, prefix="de")
 
     def work(user: User) -> str:
-        escalation = selectors.escalation_get_changeable(user=user, escalation_id=escalation_id)
+        escalation = selectors.escalation_get_changeable(user=user, escalation_id=escalation_id, moves_ticket=True)
         escalating.de_escalate(escalation=escalation, actor=user, note=form.cleaned_data["note"])
         return "De-escalated: the ticket is back where the escalation found it."
 
@@ -296,7 +292,7 @@ def escalation_resolve(request: HttpRequest, escalation_id: int) -> HttpResponse
     form.is_valid()  # bound to what is saved, so the resolve errors can sit next to its fields
     try:
         with transaction.atomic():
-            escalation = selectors.escalation_get_changeable(user=user, escalation_id=escalation_id)
+            escalation = selectors.escalation_get_changeable(user=user, escalation_id=escalation_id, moves_ticket=True)
             escalation = escalating.resolve(escalation=escalation, actor=user)
     except ValidationFailed as exc:
         apply_service_errors(form, exc, ROOT_CAUSE_ALIASES)

@@ -1,0 +1,92 @@
+"""The agent's queue page (`/queue/`) and its "Next ticket" button."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from escalada.accounts.selectors import is_staff_role, user_role
+from escalada.base.errors import ServiceError
+from escalada.desk import verbs
+from escalada.desk.queue import queue_next, queue_rank
+from escalada.sla.selectors import ticket_sla_many
+from escalada.sla.views import sla_chips, viewer_zone
+
+
+def _staff(request: HttpRequest) -> User | None:
+    user = request.user
+    if isinstance(user, User) and is_staff_role(user_role(user=user)):
+        return user
+    return None
+
+
+@login_required
+def queue_page(request: HttpRequest) -> HttpResponse:
+    user = _staff(request)
+    if user is None:
+        return render(
+            request,
+            "desk/escalations/forbidden.html",
+            {"nav": "queue", "message": "The queue is for the support team."},
+            status=403,
+        )
+    now, zone = timezone.now(), viewer_zone(user)
+    rows = queue_rank(user=user, now=now)
+    page = _page_number(request.GET.get("page"), len(rows))
+    on_page = rows[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    clocks = ticket_sla_many(ticket_ids=[row.ticket.pk for row in on_page], now=now)
+    shown = [
+        (row, sla_chips(clocks.get(row.ticket.pk, []), now=now, zone=zone, status_label=row.ticket.get_status_display()))
+        for row in on_page
+    ]
+    context = {
+        "nav": "queue",
+        "rows": shown,
+        "count": len(rows),
+        "first_rank": (page - 1) * PAGE_SIZE + 1,
+        "next_page": page + 1 if page * PAGE_SIZE < len(rows) else None,
+        "previous_page": page - 1 if page > 1 else None,
+    }
+    return render(request, "desk/queue.html", context)
+
+
+PAGE_SIZE = 50
+
+
+def _page_number(raw: str | None, total: int) -> int:
+    """The page asked for, kept within the queue (a bad or stale number shows the nearest page)."""
+    try:
+        page = int(raw or 1)
+    except ValueError:
+        page = 1
+    last = max(1, -(-total // PAGE_SIZE))
+    return min(max(page, 1), last)
+
+
+@login_required
+@require_POST
+def queue_next_ticket(request: HttpRequest) -> HttpResponse:
+    """Take the top ticket this person may work: assign it to them if nobody has it, open it."""
+    user = _staff(request)
+    if user is None:
+        return render(
+            request,
+            "desk/escalations/forbidden.html",
+            {"nav": "queue", "message": "The queue is for the support team."},
+            status=403,
+        )
+    ticket = queue_next(user=user, now=timezone.now())
+    if ticket is None:
+        messages.info(request, "Nothing is waiting for you: no new or open ticket in your queue.")
+        return redirect("queue")
+    if ticket.assignee_id is None and hasattr(user, "agent_profile"):
+        try:
+            verbs.ticket_assign(ticket=ticket, team=ticket.team, assignee=user, actor=user)
+        except ServiceError as exc:  # e.g. not in the ticket's team any more: open it anyway
+            messages.warning(request, exc.message)
+    return redirect("ticket-detail", ticket_id=ticket.pk)
