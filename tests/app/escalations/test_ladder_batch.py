@@ -195,3 +195,11 @@ def test_when_firing_together_fails_each_step_fires_alone_once(world: World, mon
     assert OutboxMessage.objects.filter(kind="customer.ticket_escalated").count() == 3
     for ticket in tickets:
         assert event_chain_verify(stream=f"ticket:{ticket.pk}") is None
+
+
+def test_a_step_with_an_unreadable_snapshot_fails_alone(world: World) -> None:
+    tickets = desk(world, [NOTIFY_ONLY], tickets=3)
+    EscalationRun.objects.filter(ticket=tickets[0]).update(snapshot=[{"offset_minutes": 0}])  # no trigger
+    assert run(berlin(23, 9)) == 2
+    assert set(EscalationStep.objects.filter(state="fired").values_list("run__ticket", flat=True)) == {t.pk for t in tickets[1:]}
+    assert EscalationStep.objects.get(run__ticket=tickets[0]).state == "pending"  # retried when its lease ends
