@@ -8,6 +8,7 @@ from escalada.config.api import api
 from escalada.config.health import health
 from escalada.desk.queue_views import queue_next_ticket, queue_page
 from escalada.desk.reopen_views import support_reopen
+from escalada.desk.team_views import team_page, team_reassign
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -39,6 +40,8 @@ urlpatterns = [
     path("support/reopen/<str:token>", support_reopen, name="support-reopen"),
     path("queue/", queue_page, name="queue"),
     path("queue/next", queue_next_ticket, name="queue-next"),
+    path("team/", team_page, name="team"),
+    path("team/reassign", team_reassign, name="team-reassign"),
     path("", include("escalada.accounts.urls")),
     path("", include("escalada.customers.urls")),
     path("", include("escalada.desk.urls")),

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
-from ninja import Field, Query, Router, Status
+from ninja import Field, Query, Router, Schema, Status
 
 from escalada.accounts.models import Role
 from escalada.accounts.selectors import is_staff_role, user_role
@@ -258,3 +260,27 @@ def escalation_reapply(request: HttpRequest, ticket_id: int) -> Ticket:
         ticket = selectors.ticket_get_accessible(user=user, ticket_id=ticket_id, action=selectors.TicketAction.CHANGE)
         runs.run_reapply(ticket=ticket, now=timezone.now())
     return selectors.ticket_for_output(ticket_id=ticket_id)
+
+
+class RatingIn(StrictSchema):
+    score: int = Field(ge=1, le=5, description="1 very unhappy … 5 very happy")
+    comment: str = Field(default="", max_length=5000)
+
+
+class RatingOut(Schema):
+    ticket_id: int
+    round: int
+    score: int
+    comment: str
+    rated_at: datetime
+
+
+@router.post("/tickets/{id:ticket_id}/rating", response={201: RatingOut, **ERRORS}, summary="Rate the resolution (customers)")
+def ticket_rate(request: HttpRequest, ticket_id: int, payload: RatingIn) -> Status[object]:
+    """CSAT: once per solve, by the customer, once the ticket is solved or closed (409 before)."""
+    user = _user(request)
+    ticket = selectors.ticket_get_accessible(user=user, ticket_id=ticket_id, action=selectors.TicketAction.REPLY)
+    contact = contact_of(user=user)
+    if contact is None or user_role(user=user) != Role.CUSTOMER:
+        raise PermissionDenied("Only the customer rates a resolution.")
+    return Status(201, services.ticket_rate(ticket=ticket, contact=contact, score=payload.score, comment=payload.comment))

@@ -784,3 +784,39 @@ def open_escalation_problem(ticket: Ticket) -> str | None:
         f"Escalation {active.pk} (L{active.level}) is open on this ticket; resolve it with its root cause "
         "(or de-escalate it) before solving the ticket."
     )
+
+
+@dataclass(frozen=True)
+class CustomerView:
+    """An escalation as the customer may see it: who has it, since when, and when they will hear
+    next — never the internal note, the reason or the people's names."""
+
+    level: int
+    holder: str
+    since: datetime
+    next_update_due: datetime | None
+    status: str
+
+
+def customer_view(*, ticket: Ticket) -> CustomerView | None:
+    active = records.escalation_active_for(ticket=ticket)
+    if active is None:
+        return None
+    path = records.path_from_json(active.path)
+    level = path[active.level - 1] if 0 < active.level <= len(path) else None
+    team = active.to_team.name if active.to_team else None
+    if level is not None and level.role == rules.LevelRole.ESCALATION_MANAGER:
+        holder = "our escalation manager"
+    elif level is not None and level.role == rules.LevelRole.TEAM_LEAD:
+        holder = f"the lead of our {team} team" if team else "a team lead"
+    else:
+        holder = f"our {team} specialists (level {active.level})" if team else f"our level {active.level} specialists"
+    waiting = [hop.response_due_at for hop in active.hops.all() if hop.response_due_at and hop.responded_at is None]
+    clocks = Clock.objects.filter(
+        ticket=ticket, metric__in=["first_response", "next_response"], state__in=["running", "breached"], due_at__isnull=False
+    ).values_list("due_at", flat=True)
+    due = [d for d in [*waiting, *clocks] if d is not None]
+    status = "reopened" if active.status == EscalationStatus.REOPENED else "in progress"
+    return CustomerView(
+        level=active.level, holder=holder, since=active.opened_at, next_update_due=min(due, default=None), status=status
+    )

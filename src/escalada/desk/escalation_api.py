@@ -559,3 +559,34 @@ def escalation_resolve(request: HttpRequest, escalation_id: int) -> Escalation:
         escalation = selectors.escalation_get_changeable(user=user, escalation_id=escalation_id, moves_ticket=True)
         escalating.resolve(escalation=escalation, actor=user)
     return _detail(escalation_id)
+
+
+class CustomerEscalationStatusOut(Schema):
+    is_escalated: bool
+    level: int | None = None
+    holder: str | None = None
+    since: datetime | None = None
+    next_update_due: datetime | None = None
+    status: str | None = None
+
+
+@router.get(
+    "/tickets/{id:ticket_id}/escalation-status",
+    response={200: CustomerEscalationStatusOut, **ERRORS},
+    summary="The escalation in customer words",
+)
+def escalation_status_for_customer(request: HttpRequest, ticket_id: int) -> dict[str, Any]:
+    """What the customer may know: who has it (in words, no names), since when, and when they
+    will hear next. The same for staff, to see what the customer sees."""
+    ticket = ticket_selectors.ticket_get_accessible(user=_user(request), ticket_id=ticket_id)
+    view = escalating.customer_view(ticket=ticket)
+    if view is None:
+        return {"is_escalated": False}
+    return {
+        "is_escalated": True,
+        "level": view.level,
+        "holder": view.holder,
+        "since": view.since,
+        "next_update_due": view.next_update_due,
+        "status": view.status,
+    }

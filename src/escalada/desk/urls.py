@@ -1,6 +1,6 @@
 from django.urls import path
 
-from escalada.desk import escalation_views, mail_views, public_views, views
+from escalada.desk import escalation_views, mail_views, portal_views, public_views, views
 
 urlpatterns = [
     path("support/new", public_views.support_new, name="support-new"),
@@ -15,6 +15,8 @@ urlpatterns = [
     path("tickets/<id:ticket_id>/assign", views.ticket_assign, name="ticket-assign"),
     path("tickets/<id:ticket_id>/escalation", views.ticket_escalation, name="ticket-escalation"),
     path("tickets/<id:ticket_id>/properties", views.ticket_properties, name="ticket-properties"),
+    path("tickets/<id:ticket_id>/escalation-request", portal_views.ticket_escalation_request, name="ticket-escalation-request"),
+    path("tickets/<id:ticket_id>/rate", portal_views.ticket_rate, name="ticket-rate"),
     path("tickets/<id:ticket_id>/escalate", escalation_views.ticket_escalation_panel, name="ticket-escalation-panel"),
     path("tickets/<id:ticket_id>/escalate/up", escalation_views.ticket_escalate, name="ticket-escalate"),
     path("tickets/<id:ticket_id>/escalate/transfer", escalation_views.ticket_transfer, name="ticket-transfer"),

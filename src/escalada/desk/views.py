@@ -19,6 +19,7 @@ from escalada.base.pagination import paginate_by_id
 from escalada.customers.selectors import contact_of
 from escalada.customers.services import contact_find_or_create
 from escalada.desk import verbs
+from escalada.desk.portal_views import portal_context
 from escalada.escalations import runs
 from escalada.escalations import selectors as escalation_selectors
 from escalada.sla.selectors import ticket_sla, ticket_sla_many
@@ -154,7 +155,7 @@ def ticket_new(request: HttpRequest) -> HttpResponse:
     return render(request, "tickets/new.html", {"nav": "new", "form": form, "is_customer": is_customer}, status=status)
 
 
-def _detail_context(request: HttpRequest, ticket: Ticket, **forms: Any) -> dict[str, Any]:
+def detail_context(request: HttpRequest, ticket: Ticket, **forms: Any) -> dict[str, Any]:
     user = _user(request)
     role = user_role(user=user)
     is_staff = is_staff_role(role)
@@ -188,13 +189,14 @@ def _detail_context(request: HttpRequest, ticket: Ticket, **forms: Any) -> dict[
     else:
         context["reply_form"].fields.pop("visibility", None)
         context["reply_form"].fields.pop("status", None)
+        context.update(portal_context(ticket=ticket))
     return context
 
 
 @login_required
 def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
     ticket = _load(request, ticket_id)
-    return render(request, "tickets/detail.html", _detail_context(request, ticket))
+    return render(request, "tickets/detail.html", detail_context(request, ticket))
 
 
 @login_required
@@ -217,7 +219,7 @@ def ticket_reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
         )
         try:
             ticket = selectors.ticket_get_accessible(user=user, ticket_id=ticket.pk, action=action)
-            verbs.ticket_reply(
+            message = verbs.ticket_reply(
                 ticket=ticket,
                 actor=user,
                 body=form.cleaned_data["body"],
@@ -226,12 +228,15 @@ def ticket_reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
                 channel="web",
             )
             ok = True
+            if message.ticket_id != ticket.pk:  # past the reopen window: a linked follow-up
+                messages.info(request, f"Request #{ticket.number} was solved a while ago, so your message opened a new request.")
+                return redirect("ticket-detail", ticket_id=message.ticket_id)
         except ValidationFailed as exc:
             apply_service_errors(form, exc)
         except (Conflict, PermissionDenied) as exc:
             form.add_error(None, exc.message)
     ticket = _load(request, ticket.pk)
-    context = _detail_context(request, ticket, reply_form=None if ok else form)
+    context = detail_context(request, ticket, reply_form=None if ok else form)
     if request.headers.get("HX-Request") == "true":
         # htmx swaps only 2xx answers: field errors come back in a 200 partial. The timeline
         # rides along out of band, so the new event shows without a page load.
@@ -265,7 +270,7 @@ def ticket_status(request: HttpRequest, ticket_id: int) -> HttpResponse:
         else:
             messages.success(request, f"Status is now {Status(form.cleaned_data['status']).label.lower()}.")
             return redirect("ticket-detail", ticket_id=ticket.pk)
-    return render(request, "tickets/detail.html", _detail_context(request, ticket, status_form=form), status=422)
+    return render(request, "tickets/detail.html", detail_context(request, ticket, status_form=form), status=422)
 
 
 @login_required
@@ -286,7 +291,7 @@ def ticket_assign(request: HttpRequest, ticket_id: int) -> HttpResponse:
         else:
             messages.success(request, "Assignment saved.")
             return redirect("ticket-detail", ticket_id=ticket.pk)
-    return render(request, "tickets/detail.html", _detail_context(request, ticket, assign_form=form), status=422)
+    return render(request, "tickets/detail.html", detail_context(request, ticket, assign_form=form), status=422)
 
 
 @login_required
@@ -314,7 +319,7 @@ def ticket_properties(request: HttpRequest, ticket_id: int) -> HttpResponse:
         else:
             messages.success(request, "Ticket updated.")
             return redirect("ticket-detail", ticket_id=ticket.pk)
-    return render(request, "tickets/detail.html", _detail_context(request, ticket, properties_form=form), status=422)
+    return render(request, "tickets/detail.html", detail_context(request, ticket, properties_form=form), status=422)
 
 
 @login_required

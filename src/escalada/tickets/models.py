@@ -151,3 +151,26 @@ class Attachment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.filename} ({self.size} bytes)"
+
+
+class SatisfactionRating(models.Model):
+    """The customer's rating of a resolution (CSAT 1–5 and a comment): one per solve of the
+    ticket (`round` is the ticket's reopen count when it was rated), so a reopened and solved
+    again ticket is rated again."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="ratings")
+    round = models.PositiveIntegerField()
+    score = models.PositiveSmallIntegerField()
+    comment = models.TextField(blank=True)
+    contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    rated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-rated_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["ticket", "round"], name="rating_once_per_solve"),
+            models.CheckConstraint(condition=models.Q(score__gte=1, score__lte=5), name="rating_score_1_to_5"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.score}/5 for ticket {self.ticket_id}"

@@ -19,7 +19,18 @@ from escalada.base.errors import Conflict, ValidationFailed, duplicates_refused
 from escalada.base.html import html_to_text, sanitize_html, text_to_html
 from escalada.core import status as workflow
 from escalada.customers.models import Contact
-from escalada.tickets.models import Category, Channel, Message, Priority, Severity, Status, Tag, Ticket, Visibility
+from escalada.tickets.models import (
+    Category,
+    Channel,
+    Message,
+    Priority,
+    SatisfactionRating,
+    Severity,
+    Status,
+    Tag,
+    Ticket,
+    Visibility,
+)
 
 MAX_TAGS = 20
 _TAG_ALLOWED = re.compile(r"^[a-z0-9][a-z0-9 _.:-]{0,49}$")
@@ -509,3 +520,36 @@ def category_create(*, name: str, actor: User | None) -> Category:
         after={"name": name, "slug": slug},
     )
     return category
+
+
+COMMENT_MAX = 5000
+
+
+@transaction.atomic
+def ticket_rate(*, ticket: Ticket, contact: Contact, score: int, comment: str, now: datetime | None = None) -> SatisfactionRating:
+    """The customer rates the resolution: once per solve, only once it is solved (or closed)."""
+    errors: dict[str, str] = {}
+    if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 5:
+        errors["score"] = "Choose from 1 (very unhappy) to 5 (very happy)."
+    if len(comment) > COMMENT_MAX:
+        errors["comment"] = f"At most {COMMENT_MAX:,} characters."
+    if errors:
+        raise ValidationFailed(errors)
+    ticket = _lock(ticket)
+    if ticket.status not in (Status.SOLVED, Status.CLOSED):
+        raise Conflict("You can rate the resolution once the request is solved.")
+    if SatisfactionRating.objects.filter(ticket=ticket, round=ticket.reopen_count).exists():
+        raise Conflict("You rated this resolution already. Thank you!")
+    at = _now(now)
+    rating = SatisfactionRating.objects.create(
+        ticket=ticket, round=ticket.reopen_count, score=score, comment=comment.strip(), contact=contact, rated_at=at
+    )
+    event_record(
+        subject_type="ticket",
+        subject_id=ticket.pk,
+        kind="ticket.rated",
+        actor=contact.user,
+        occurred_at=at,
+        after={"score": score, "comment": rating.comment, "round": rating.round},
+    )
+    return rating

@@ -1,0 +1,110 @@
+"""The day's two main flows in a real browser, against `escalada run` with its demo data.
+
+An agent works the queue top-down, replies, escalates with a hand-off, and the escalation manager
+acknowledges; a customer submits a request through the portal, asks for an escalation and
+follows it, reopens after the resolution, and rates it. Screenshots of each main screen are kept
+in `artifacts/screenshots/` (made by the test run, not committed).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.e2e.conftest import RunningEscalada
+from tests.e2e.test_browser import browser, sign_in  # noqa: F401 - the module's browser fixture
+
+pytestmark = pytest.mark.e2e
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+
+
+def shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def test_an_agent_works_the_queue_and_the_manager_acknowledges(browser: Browser, escalada_with_demo: RunningEscalada) -> None:  # noqa: F811
+    page = sign_in(browser, escalada_with_demo, "sam")
+    page.get_by_role("link", name="My queue").click()
+    expect(page.get_by_role("heading", name=re.compile("My queue"))).to_be_visible()
+    rows = page.locator("#queue tbody tr")
+    expect(rows.first).to_be_visible()
+    scores = [float(s) for s in page.locator("#queue .score").all_inner_texts()]
+    assert scores == sorted(scores, reverse=True)  # the most urgent first
+    shot(page, "queue")
+
+    page.get_by_role("button", name="Next ticket").click()
+    expect(page).to_have_url(re.compile(r"/tickets/\d+/$"))
+    subject = page.get_by_role("heading", level=1).inner_text()
+    page.get_by_label("Message").fill("Thanks — we are checking the invoice run now.")
+    page.get_by_role("button", name="Send", exact=True).click()
+    expect(page.locator(".thread li", has_text="checking the invoice run")).to_be_visible()
+
+    panel = page.locator("#escalation-panel")
+    panel.get_by_text("Escalate up", exact=True).first.click()
+    escalate = panel.locator("form[action$='/escalate/up']")
+    escalate.get_by_label("Reason").select_option(label="Technical expertise needed")
+    escalate.get_by_label("Hand-off note").fill("Invoice totals round per line; needs L2 to check the billing run.")
+    escalate.get_by_role("button", name="Escalate up").click()
+    expect(page.locator("#escalation-panel")).to_contain_text("Open escalation")
+    shot(page, "ticket-workspace")
+
+    manager = sign_in(browser, escalada_with_demo, "morgan")
+    manager.get_by_role("link", name=re.compile("^Escalations")).click()
+    expect(manager.get_by_role("heading", name="Escalation board")).to_be_visible()
+    shot(manager, "escalation-board")
+    manager.get_by_role("link", name=subject).first.click()
+    manager.get_by_role("button", name="Acknowledge").click()
+    expect(manager.locator("body")).to_contain_text("Acknowledged")
+    shot(manager, "escalation-page")
+
+
+def test_a_customer_asks_follows_reopens_and_rates(browser: Browser, escalada_with_demo: RunningEscalada) -> None:  # noqa: F811
+    ana = sign_in(browser, escalada_with_demo, "ana")
+    ana.get_by_role("link", name="New request").click()
+    ana.get_by_label("Subject").fill("Export to CSV times out")
+    ana.get_by_label("Description").fill("The export spins for minutes and then fails.")
+    ana.get_by_role("button", name="Create ticket").click()
+    expect(ana.get_by_role("heading", name="Export to CSV times out")).to_be_visible()
+    ticket_url = ana.url
+    shot(ana, "portal-request")
+
+    ana.get_by_label("Why should we escalate it?").fill("We need the export for month-end closing tomorrow.")
+    ana.get_by_role("button", name="Ask for an escalation").click()
+    expect(ana.locator("#customer-escalation")).to_contain_text("Your request is escalated")
+    shot(ana, "portal-escalated")
+
+    manager = sign_in(browser, escalada_with_demo, "morgan")
+    manager.goto(ticket_url)
+    manager.locator("#escalation-panel").get_by_role("link", name=re.compile("Open escalation")).click()
+    rca = manager.locator("form[action$='/root-cause']")
+    rca.get_by_label("Category").select_option(label="Product defect")
+    rca.get_by_label("Description").fill("Large exports ran in the web request and hit its time limit.")
+    rca.get_by_label("Corrective action").fill("Ran the export for the customer.")
+    rca.get_by_label("Preventive action").fill("Exports run in the background and arrive by e-mail.")
+    rca.get_by_label("Owning team").select_option(label="Engineering")
+    rca.get_by_label("Customer summary").fill("Big exports timed out; we sent yours and are moving exports to the background.")
+    rca.get_by_role("button", name="Save root cause").click()
+    manager.get_by_role("button", name="Resolve").click()
+    expect(manager.locator("body")).to_contain_text("Resolved")
+
+    ana.goto(ticket_url)
+    expect(ana.locator("body")).to_contain_text("Solved")
+    ana.get_by_label("Message").fill("It fails again on the March data.")
+    ana.get_by_role("button", name="Send", exact=True).click()
+    ana.goto(ticket_url)
+    expect(ana.locator("#customer-escalation")).to_contain_text("escalated again")
+    shot(ana, "portal-reopened")
+
+    manager.reload()
+    manager.get_by_role("button", name="Resolve").click()
+    ana.goto(ticket_url)
+    ana.get_by_label("4").check()
+    ana.get_by_label("Anything to add? (optional)").fill("Fast once escalated.")
+    ana.get_by_role("button", name="Send rating").click()
+    expect(ana.locator("#rating")).to_contain_text("4 / 5")
+    shot(ana, "portal-rated")
