@@ -9,6 +9,13 @@ second firing impossible however many workers run.
 
 A step overdue by more than `ESCALADA_LATE_CUTOFF_MINUTES` (24 h) — after downtime — fires once,
 marked late; its repeats start from now instead of replaying every missed one.
+
+A storm (thousands of steps due at one instant) is mostly levels that only notify: those steps
+of a batch fire together, set-wise (`_fire_notifying`): one UPDATE marks fired those whose fence
+still holds, one query reads their tickets, the outbox rows go in one INSERT and the events in a
+few statements (`event_record_many`) — the same rows, hashes and guarantees as one by one. Steps
+whose level changes the ticket fire one by one, each in its own savepoint, so a broken step holds
+none of the others; if the set-wise path fails, its steps fire one by one instead.
 """
 
 from __future__ import annotations
@@ -22,15 +29,16 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
 
 from escalada.accounts.models import AgentProfile, Team
-from escalada.audit.services import event_record
+from escalada.audit.services import EventDraft, event_record, event_record_many
 from escalada.base.errors import Conflict, ServiceError
 from escalada.desk import escalate as escalating
-from escalada.desk import verbs
+from escalada.desk import ladder_batch, verbs
 from escalada.escalations import records
-from escalada.escalations.models import EscalationStep, EscalationType, StepState
+from escalada.escalations.models import EscalationRun, EscalationStep, EscalationType, StepState
 from escalada.escalations.runs import levels_of
 from escalada.notifications import internal
 from escalada.notifications import services as notifications
+from escalada.notifications.batching import outbox_batch
 from escalada.tickets import services as tickets
 from escalada.tickets.models import Priority, Ticket
 
@@ -45,6 +53,9 @@ PRIORITY_UP = {
 
 
 CLAIM_BATCH = 200
+# Actions that only tell people and systems: they change no ticket, so a level made of them
+# fires set-wise, and a repeat (which only notifies) always does.
+NOTIFYING = frozenset({"notify", "notify_customer", "webhook"})
 CLAIM_LEASE = timedelta(seconds=30)
 
 
@@ -82,14 +93,76 @@ def escalation_fire_due(*, now: datetime, limit: int = CLAIM_BATCH) -> int:
 
 @transaction.atomic
 def _fire_batch(claimed: list[tuple[int, int]], *, now: datetime) -> int:
+    steps = ladder_batch.steps_load(claimed)  # a step missing here was rescheduled since: nothing to do
+    notifying = [step for step in steps if _only_notifies(step, now=now)]
+    together = {step.pk for step in notifying}
+    one_by_one = [(step.pk, step.fence) for step in steps if step.pk not in together]
     fired = 0
-    for pk, fence in claimed:
+    if notifying:
+        try:
+            with transaction.atomic():
+                fired += _fire_notifying(notifying, now=now)
+        except Exception:  # e.g. a stream head another writer created meanwhile: retry each step alone
+            logger.exception("%d notification steps failed together; firing them one by one", len(notifying))
+            one_by_one = [(step.pk, step.fence) for step in steps]
+    for pk, fence in one_by_one:
         try:
             with transaction.atomic():
                 fired += _fire_one(pk=pk, fence=fence, now=now)
         except Exception:  # one broken step must not hold the others; its lease ends and it is retried
             logger.exception("escalation step %s failed", pk)
     return fired
+
+
+def _only_notifies(step: EscalationStep, *, now: datetime) -> bool:
+    """Whether `step` fires now with notifications only (everything else goes one by one)."""
+    if step.due_at is None or step.due_at > now:
+        return False
+    try:
+        levels = levels_of(step.run)
+    except Exception:  # a snapshot we cannot read: it fails alone, in its own savepoint
+        return False
+    if step.level >= len(levels):
+        return False
+    return step.cycle > 1 or all(action.get("type") in NOTIFYING for action in levels[step.level].actions)
+
+
+def _fire_notifying(steps: list[EscalationStep], *, now: datetime) -> int:
+    """Fire steps whose levels only notify, together; see the module's docstring."""
+    cutoff = timedelta(minutes=settings.ESCALADA_LATE_CUTOFF_MINUTES)
+    marked = ladder_batch.steps_mark_fired(steps, now=now, late_before=now - cutoff)
+    steps = [step for step in steps if step.pk in marked]
+    tickets = Ticket.objects.select_related("requester", "team", "assignee").in_bulk({step.run.ticket_id for step in steps})
+    drafts: list[EventDraft] = []
+    repeating: list[tuple[EscalationStep, timedelta]] = []
+    with outbox_batch():
+        for step in steps:
+            assert step.due_at is not None  # `_only_notifies` let only due steps through
+            level = levels_of(step.run)[step.level]
+            ticket = tickets[step.run.ticket_id]
+            done = _apply(level.actions, ticket=ticket, level=step.level, is_repeat=step.cycle > 1, now=now)
+            after = _fired(step.run, step, due_at=step.due_at, is_late=now - step.due_at > cutoff, done=done, now=now)
+            drafts.append(EventDraft(subject_type="ticket", subject_id=ticket.pk, kind="escalation.level_fired", after=after))
+            if level.repeat_every:
+                repeating.append((step, level.repeat_every))
+    event_record_many(drafts=drafts, actor=None, occurred_at=now)
+    ladder_batch.repeats_schedule(repeating, now=now)
+    return len(steps)
+
+
+def _fired(
+    run: EscalationRun, step: EscalationStep, *, due_at: datetime, is_late: bool, done: list[str], now: datetime
+) -> dict[str, Any]:
+    """What `escalation.level_fired` records."""
+    return {
+        "ladder": run.ladder_name,
+        "level": step.level + 1,
+        "cycle": step.cycle,
+        "due_at": due_at,
+        "fired_at": now.astimezone(UTC),
+        "late": is_late,
+        "actions": done,
+    }
 
 
 def _fire_one(*, pk: int, fence: int, now: datetime) -> int:
@@ -121,15 +194,7 @@ def _fire_one(*, pk: int, fence: int, now: datetime) -> int:
         kind="escalation.level_fired",
         actor=None,
         occurred_at=now,
-        after={
-            "ladder": run.ladder_name,
-            "level": step.level + 1,
-            "cycle": step.cycle,
-            "due_at": step.due_at,
-            "fired_at": now.astimezone(UTC),
-            "late": is_late,
-            "actions": done,
-        },
+        after=_fired(run, step, due_at=step.due_at, is_late=is_late, done=done, now=now),
     )
     first = step if step.cycle == 1 else EscalationStep.objects.filter(run=run, level=step.level, cycle=1).first()
     if level.repeat_every and (first is None or first.acknowledged_at is None):
@@ -153,7 +218,8 @@ def _apply(actions: tuple[Any, ...], *, ticket: Ticket, level: int, is_repeat: b
             continue
         try:
             done.append(_apply_one(action, ticket=ticket, level=level, now=now))
-            ticket.refresh_from_db()
+            if kind not in NOTIFYING:  # the next action sees what this one changed
+                ticket.refresh_from_db()
         except ServiceError as exc:  # e.g. the team was deleted since the ladder was frozen
             done.append(f"{kind} skipped: {exc.message}")
     return done

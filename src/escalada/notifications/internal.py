@@ -24,6 +24,7 @@ from escalada.base.errors import ValidationFailed
 from escalada.base.timezones import is_timezone
 from escalada.core.quiet import quiet_until
 from escalada.customers.services import email_problem
+from escalada.notifications.batching import memo
 from escalada.notifications.models import NotificationRule, OutboxChannel, OutboxMessage, QuietHours
 from escalada.notifications.services import EVENT_TYPES, _enqueue, email_enqueue, header_problem, webhooks_dispatch
 from escalada.tickets.models import Severity, Ticket
@@ -58,19 +59,29 @@ def announce(*, kind: str, ticket: Ticket, data: dict[str, Any], now: datetime) 
     internal_notify(kind=kind, ticket=ticket, data=data, now=now)
 
 
+def _team_leads(team_id: int) -> list[User]:
+    profiles = AgentProfile.objects.select_related("user").filter(user__is_active=True, is_team_lead=True, teams=team_id)
+    return memo(("team_leads", team_id), lambda: [profile.user for profile in profiles])
+
+
+def _escalation_managers() -> list[User]:
+    profiles = AgentProfile.objects.select_related("user").filter(user__is_active=True, is_escalation_manager=True)
+    return memo("escalation_managers", lambda: [profile.user for profile in profiles])
+
+
+def _quiet_hours(user: User) -> QuietHours | None:
+    return memo(("quiet_hours", user.pk), lambda: QuietHours.objects.filter(user=user).first())
+
+
 def _recipients(rule: NotificationRule, ticket: Ticket) -> tuple[list[User], list[str]]:
     users: dict[int, User] = {}
     if rule.notify_assignee and ticket.assignee is not None:
         users[ticket.assignee.pk] = ticket.assignee
-    profiles = AgentProfile.objects.select_related("user").filter(user__is_active=True)
     if rule.notify_team_leads and ticket.team_id is not None:
-        for profile in profiles.filter(is_team_lead=True, teams=ticket.team_id):
-            users[profile.user.pk] = profile.user
+        users.update({user.pk: user for user in _team_leads(ticket.team_id)})
     if rule.notify_escalation_managers:
-        for profile in profiles.filter(is_escalation_manager=True):
-            users[profile.user.pk] = profile.user
-    for user in rule.users.filter(is_active=True):
-        users[user.pk] = user
+        users.update({user.pk: user for user in _escalation_managers()})
+    users.update({user.pk: user for user in memo(("rule_users", rule.pk), lambda: list(rule.users.filter(is_active=True)))})
     return list(users.values()), list(rule.emails)
 
 
@@ -107,7 +118,7 @@ def _mail_people(
     for user in users:
         if not user.email:
             continue
-        hours = QuietHours.objects.filter(user=user).first()
+        hours = _quiet_hours(user)
         wait = None
         if hours is not None and ticket.severity != Severity.SEV1:
             wait = quiet_until(now=now, start=hours.start, end=hours.end, zone=hours.time_zone)
@@ -115,11 +126,16 @@ def _mail_people(
     for address in emails:
         addresses.setdefault(address.lower(), now)
     for address, send_at in addresses.items():
-        message = email_enqueue(
-            kind=kind, to=address, subject=subject, body_text=body, ticket=ticket, idempotency_key=f"{key}:{address}", now=now
+        email_enqueue(
+            kind=kind,
+            to=address,
+            subject=subject,
+            body_text=body,
+            ticket=ticket,
+            idempotency_key=f"{key}:{address}",
+            now=now,
+            send_at=send_at,
         )
-        if send_at != now:
-            OutboxMessage.objects.filter(pk=message.pk).update(next_attempt_at=send_at)
     return len(addresses)
 
 
@@ -146,7 +162,8 @@ def internal_notify(*, kind: str, ticket: Ticket, data: dict[str, Any], now: dat
     queued = 0
     subject, body = _text(kind, ticket, data)
     event_id = uuid.uuid4().hex
-    for rule in NotificationRule.objects.filter(is_active=True).order_by("pk"):
+    rules = memo("notification_rules", lambda: list(NotificationRule.objects.filter(is_active=True).order_by("pk")))
+    for rule in rules:
         if not _matches(rule, kind, ticket):
             continue
         users, emails = _recipients(rule, ticket)
@@ -298,14 +315,15 @@ def escalation_notify(
     """A ladder level's notification: e-mail to the ticket's assignee, team leads or escalation
     managers, named users and addresses; quiet hours hold it except for sev1."""
     users: dict[int, User] = {}
-    profiles = AgentProfile.objects.select_related("user").filter(user__is_active=True)
     if "assignee" in roles and ticket.assignee is not None:
         users[ticket.assignee.pk] = ticket.assignee
     if "team_leads" in roles and ticket.team_id is not None:
-        users.update({p.user.pk: p.user for p in profiles.filter(is_team_lead=True, teams=ticket.team_id)})
+        users.update({user.pk: user for user in _team_leads(ticket.team_id)})
     if "escalation_managers" in roles:
-        users.update({p.user.pk: p.user for p in profiles.filter(is_escalation_manager=True)})
-    users.update({u.pk: u for u in User.objects.filter(pk__in=user_ids, is_active=True)})
+        users.update({user.pk: user for user in _escalation_managers()})
+    if user_ids:
+        named = memo(("users", tuple(user_ids)), lambda: list(User.objects.filter(pk__in=user_ids, is_active=True)))
+        users.update({u.pk: u for u in named})
     subject = f"[#{ticket.number}] Escalation level {level + 1}: {ticket.subject}"[:250]
     _, body = _text("escalation.level_fired", ticket, {})
     body = f"Escalation level {level + 1} fired.\n" + body

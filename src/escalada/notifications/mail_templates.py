@@ -24,6 +24,7 @@ from django.conf import settings
 from django.template import TemplateSyntaxError, engines
 from django.template.loader import render_to_string
 
+from escalada.notifications.batching import memo
 from escalada.notifications.models import MailTemplate
 from escalada.tickets.models import Message, Ticket
 
@@ -71,7 +72,7 @@ def _from_string(source: str, context: dict[str, Any], *, is_html: bool) -> str:
 
 
 def render_mail(kind: str, context: dict[str, Any]) -> RenderedMail:
-    custom = MailTemplate.objects.filter(kind=kind).first()
+    custom = memo(("mail_template", kind), lambda: MailTemplate.objects.filter(kind=kind).first())
     if custom is not None:
         subject = _from_string(custom.subject, context, is_html=False)
         text = _from_string(custom.body_text, context, is_html=False)

@@ -24,6 +24,7 @@ from django.utils import timezone
 from escalada.audit.services import event_record
 from escalada.base.errors import Conflict, ValidationFailed
 from escalada.base.wake import wake_workers
+from escalada.notifications.batching import deferred, memo
 from escalada.notifications.mail_templates import mail_context, render_mail
 from escalada.notifications.models import OutboxChannel, OutboxMessage, OutboxState, WebhookSubscription
 from escalada.notifications.ssrf import url_problem
@@ -80,7 +81,11 @@ def subject_token(ticket: Ticket) -> str:
 
 
 def _enqueue(message: OutboxMessage) -> OutboxMessage:
-    """Add the row unless one with the same idempotency key exists (then return that one)."""
+    """Add the row unless one with the same idempotency key exists (then return that one).
+    Inside `outbox_batch()` the row is kept for the batch's one INSERT instead."""
+    kept = deferred(message)
+    if kept is not None:
+        return kept
     existing = OutboxMessage.objects.filter(idempotency_key=message.idempotency_key).first()
     if existing is not None:
         return existing
@@ -104,8 +109,10 @@ def email_enqueue(
     ticket: Ticket | None,
     idempotency_key: str,
     now: datetime | None = None,
+    send_at: datetime | None = None,
 ) -> OutboxMessage:
-    """Queue one e-mail. Header values with a line break are refused (no header injection)."""
+    """Queue one e-mail, to be sent from `send_at` (default: now). Header values with a line
+    break are refused (no header injection)."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("email_enqueue runs inside the transaction of the change it reports")
     errors = {}
@@ -131,7 +138,7 @@ def email_enqueue(
             idempotency_key=idempotency_key,
             ticket=ticket,
             created_at=at,
-            next_attempt_at=at,
+            next_attempt_at=send_at or at,
         )
     )
 
@@ -221,7 +228,8 @@ def webhooks_dispatch(*, kind: str, data: dict[str, Any], ticket: Ticket | None,
     if kind not in EVENT_TYPES:
         raise ValueError(f"{kind!r} is not a webhook event type")
     queued = []
-    for subscription in WebhookSubscription.objects.filter(is_active=True).order_by("pk"):
+    subscriptions = memo("webhook_subscriptions", lambda: list(WebhookSubscription.objects.filter(is_active=True).order_by("pk")))
+    for subscription in subscriptions:
         if kind not in subscription.event_types and "*" not in subscription.event_types:
             continue
         key = f"webhook:{subscription.pk}:{uuid.uuid4().hex}"

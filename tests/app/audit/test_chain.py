@@ -1,13 +1,15 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from django.db import transaction
 
 from escalada.audit.models import Event, EventStreamHead
 from escalada.audit.selectors import ChainBreak, event_chain_verify
-from escalada.audit.services import GENESIS, event_hash, event_record
+from escalada.audit.services import GENESIS, EventDraft, event_hash, event_record, event_record_many
 from tests.app.conftest import World
 
 pytestmark = pytest.mark.django_db
@@ -111,3 +113,76 @@ def test_recording_outside_a_transaction_is_refused() -> None:
 
 def test_a_real_ticket_history_verifies(world: World) -> None:
     assert event_chain_verify(stream=f"ticket:{world.ticket_a.pk}") is None
+
+
+class _Undo(Exception):
+    """Raised to roll a savepoint back after reading what it wrote."""
+
+
+def _written(record: Callable[[], object]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The events and heads `record` writes (ids aside), rolled back afterwards."""
+    written: tuple[list[dict[str, Any]], list[dict[str, Any]]] = ([], [])
+    try:
+        with transaction.atomic():
+            record()
+            written[0].extend(Event.objects.order_by("stream", "seq").values(*EVENT_FIELDS))
+            written[1].extend(dict(head) for head in EventStreamHead.objects.order_by("stream").values("stream", "seq", "hash"))
+            raise _Undo
+    except _Undo:
+        pass
+    return written
+
+
+EVENT_FIELDS = (
+    *("stream", "seq", "subject_type", "subject_id", "kind", "actor_id", "actor_label"),
+    *("before", "after", "occurred_at", "prev_hash", "hash"),
+)
+AT = datetime(2026, 11, 23, 9, 0, 5, 123456, tzinfo=UTC)
+
+
+def test_recording_many_writes_exactly_the_rows_and_hashes_of_one_by_one() -> None:
+    _record("a", 1)  # ticket:7 has a head already; ticket:8 and organization:7 have none
+    drafts = [
+        EventDraft(subject_type="ticket", subject_id=8, kind="x", after={"due_at": AT, "n": 1}),
+        EventDraft(subject_type="ticket", subject_id=7, kind="y", before={"n": 1}, after={"n": 2}),
+        EventDraft(subject_type="organization", subject_id=7, kind="z"),
+        EventDraft(subject_type="ticket", subject_id=8, kind="x", after={"actions": ["webhook", "notified 2"]}),
+        EventDraft(subject_type="ticket", subject_id=7, kind="y", after={"n": 3}),
+    ]
+
+    def one_by_one() -> None:
+        for draft in drafts:
+            event_record(
+                subject_type=draft.subject_type,
+                subject_id=draft.subject_id,
+                kind=draft.kind,
+                actor=None,
+                before=draft.before,
+                after=draft.after,
+                occurred_at=AT,
+            )
+
+    expected = _written(one_by_one)
+    assert _written(lambda: event_record_many(drafts=drafts, actor=None, occurred_at=AT)) == expected
+    assert [(e["stream"], e["seq"]) for e in expected[0]] == [
+        ("organization:7", 1),
+        ("ticket:7", 1),
+        ("ticket:7", 2),
+        ("ticket:7", 3),
+        ("ticket:8", 1),
+        ("ticket:8", 2),
+    ]
+    with transaction.atomic():
+        events = event_record_many(drafts=drafts, actor=None, occurred_at=AT)
+    assert [e.pk is not None for e in events] == [True] * 5
+    for stream in ("ticket:7", "ticket:8", "organization:7"):
+        assert event_chain_verify(stream=stream) is None
+    with transaction.atomic():
+        assert event_record_many(drafts=[], actor=None, occurred_at=AT) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_recording_many_outside_a_transaction_is_refused() -> None:
+    with pytest.raises(RuntimeError, match="inside the transaction"):
+        event_record_many(drafts=[EventDraft(subject_type="ticket", subject_id=1, kind="x")], actor=None, occurred_at=AT)
+    assert Event.objects.count() == 0
