@@ -24,7 +24,13 @@ $(VENV)/.dev-installed: $(VENV)/.installed
 	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
 	@touch $@
 
-run: $(VENV)/.installed ## start Escalada: web + worker on SQLite, demo data on first start
+# Browser assets (tinykeys) from the npm registry, pinned by package-lock.json; served as static files.
+node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null || { echo "error: Escalada's browser assets are installed with npm; install Node.js (which brings npm) first." >&2; exit 1; }
+	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	@touch $@
+
+run: $(VENV)/.installed node_modules/.installed ## start Escalada: web + worker on SQLite, demo data on first start
 	$(BIN)/escalada run
 
 lint: $(VENV)/.dev-installed ## ruff lint and format check
@@ -37,11 +43,11 @@ typecheck: $(VENV)/.dev-installed ## mypy strict
 imports: $(VENV)/.dev-installed ## import-linter layering contracts
 	$(BIN)/lint-imports
 
-test-sqlite: $(VENV)/.dev-installed ## the test suite on SQLite
+test-sqlite: $(VENV)/.dev-installed node_modules/.installed ## the test suite on SQLite
 	scripts/ensure-chromium
 	env -u DATABASE_URL $(BIN)/pytest -p no:cacheprovider
 
-test-postgres: $(VENV)/.dev-installed ## the test suite on PostgreSQL (throwaway database)
+test-postgres: $(VENV)/.dev-installed node_modules/.installed ## the test suite on PostgreSQL (throwaway database)
 	scripts/ensure-postgres
 	scripts/ensure-chromium
 	DATABASE_URL=$(PG_URL) $(BIN)/pytest -p no:cacheprovider

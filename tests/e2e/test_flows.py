@@ -123,3 +123,25 @@ def test_the_thread_updates_itself(browser: Browser, escalada_with_demo: Running
     expect(agent.locator(".thread li", has_text="credit note is on its way")).to_be_visible()
     expect(ana.locator(".thread li", has_text="credit note is on its way")).to_be_visible(timeout=25_000)
     assert ana.evaluate("window.noReload") is True
+
+
+def test_the_keyboard_moves_through_the_queue(browser: Browser, escalada_with_demo: RunningEscalada) -> None:  # noqa: F811
+    page = sign_in(browser, escalada_with_demo, "sam")
+    page.keyboard.press("g")
+    page.keyboard.press("q")
+    expect(page).to_have_url(re.compile(r"/queue/$"))
+    second = page.locator("#queue tbody tr").nth(1).locator("a[href^='/tickets/']").first.get_attribute("href")
+    page.keyboard.press("j")
+    page.keyboard.press("j")
+    expect(page.locator("#queue tbody tr").nth(1)).to_have_class(re.compile("kb-selected"))
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(f"{second}$"))
+    page.keyboard.press("n")
+    expect(page.get_by_label("Message")).to_be_focused()
+    expect(page.get_by_label("Internal note")).to_be_checked()
+    page.keyboard.type("j k e")  # typing in a field never fires a shortcut
+    expect(page.get_by_label("Message")).to_have_value("j k e")
+    page.get_by_label("Message").blur()
+    page.keyboard.press("Shift+?")
+    expect(page.get_by_role("heading", name="Keyboard shortcuts")).to_be_visible()
+    shot(page, "keyboard-help")

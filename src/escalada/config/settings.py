@@ -6,6 +6,8 @@ PostgreSQL cluster; only the environment differs.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import os
 from datetime import timedelta
 from typing import Any
@@ -163,6 +165,10 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+# Browser libraries come from npm (package.json; `make` runs `npm ci`), never from a CDN.
+# They live in the checkout's node_modules, served under static/vendor/.
+NODE_MODULES = Path(__file__).resolve().parents[3] / "node_modules"
+STATICFILES_DIRS = [("vendor/tinykeys", NODE_MODULES / "tinykeys" / "dist")] if (NODE_MODULES / "tinykeys").is_dir() else []
 # Serve straight from the installed packages as well, so `escalada serve` works without
 # a collectstatic step; `escalada run` still collects for speed.
 WHITENOISE_USE_FINDERS = True
