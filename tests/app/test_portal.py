@@ -74,3 +74,28 @@ def test_a_customer_rates_a_solved_ticket_once_per_solve(
     again = web_as["ana"].post(f"/tickets/{world.ticket_a.pk}/rate", {"score": "2", "comment": "Twice now."})
     assert again.status_code == 302
     assert list(SatisfactionRating.objects.order_by("round").values_list("round", "score")) == [(0, 4), (1, 2)]
+
+
+def test_the_agent_sees_the_customers_history(world: World, web_as: dict[str, Client]) -> None:
+    from escalada.desk.customer_panel import customer_panel
+    from escalada.tickets.services import ticket_rate
+
+    other = verbs.ticket_open(subject="Second issue", description="x", requester=world.ana, channel="web", actor=None)
+    old = verbs.ticket_open(subject="Old issue", description="x", requester=world.ana, channel="web", actor=None)
+    verbs.ticket_change_status(ticket=old, status="solved", actor=world.sam.user)
+    ticket_rate(ticket=old, contact=world.ana, score=4, comment="")
+    escalating.escalate(
+        ticket=other, actor=world.sam.user, request=escalating.EscalateRequest(reason="lack-of-progress", handoff_note="L2.")
+    )
+    panel = customer_panel(ticket=world.ticket_a)
+    assert (panel.scope, panel.open_count, [t.pk for t in panel.open_tickets], panel.past_count) == (
+        "Northwind",
+        1,
+        [other.pk],
+        1,
+    )
+    assert (panel.past_escalations, panel.csat_average, panel.csat_count) == (1, 4.0, 1)
+    page = web_as["sam"].get(f"/tickets/{world.ticket_a.pk}/").content.decode()
+    assert "1 solved · 1 escalation" in page
+    assert "4.0 / 5 (1 rating)" in page
+    assert "customer-history" not in web_as["ana"].get(f"/tickets/{world.ticket_a.pk}/").content.decode()

@@ -19,6 +19,7 @@ from escalada.base.pagination import paginate_by_id
 from escalada.customers.selectors import contact_of
 from escalada.customers.services import contact_find_or_create
 from escalada.desk import verbs
+from escalada.desk.customer_panel import customer_panel
 from escalada.desk.portal_views import portal_context
 from escalada.escalations import runs
 from escalada.escalations import selectors as escalation_selectors
@@ -186,6 +187,7 @@ def detail_context(request: HttpRequest, ticket: Ticket, **forms: Any) -> dict[s
         context["sla_chips"] = sla_chips(sla.current, now=now, zone=zone, status_label=ticket.get_status_display())
         context["sla_zone"] = zone.key
         context["escalation"] = escalation_selectors.ticket_escalation(ticket=ticket)
+        context["customer_panel"] = customer_panel(ticket=ticket)
     else:
         context["reply_form"].fields.pop("visibility", None)
         context["reply_form"].fields.pop("status", None)
