@@ -26,6 +26,7 @@ from escalada.desk import verbs as tickets
 from escalada.escalations import configuration, records
 from escalada.escalations.services import ladder_create
 from escalada.sla import services as sla
+from escalada.tickets.macros import macro_save
 from escalada.tickets.models import Category, Channel, Priority, Severity, Status, Ticket, Visibility
 
 CATEGORIES = [
@@ -47,6 +48,27 @@ AGENTS = [
     ("morgan", "Morgan Reyes", ["support", "engineering", "finance"], 3, False, True),
     ("dev", "Devi Rao", ["engineering"], 2, False, False),
     ("fin", "Finn Adler", ["finance"], 2, True, False),
+]
+
+MACROS = [
+    (
+        "We are on it",
+        "Hello {{ requester.first_name }},\n\nthank you for writing. We are looking into #{{ ticket.number }} now and "
+        "will write again as soon as we know more.\n\n{{ agent.name }}",
+        "",
+    ),
+    (
+        "Need more details",
+        "Hello {{ requester.first_name }},\n\nto move #{{ ticket.number }} forward we need a little more: what did you "
+        "do just before it happened, and when?\n\n{{ agent.name }}",
+        "pending",
+    ),
+    (
+        "Solved — let us know",
+        "Hello {{ requester.first_name }},\n\nthis should be fixed now. If anything is still not right, just reply and "
+        "the ticket opens again.\n\n{{ agent.name }}",
+        "solved",
+    ),
 ]
 
 SUBJECTS = {
@@ -198,6 +220,8 @@ def demo_load(*, password: str, tickets_count: int = 300, seed: int = 20261123, 
         )
         _demo_progress(ticket=ticket, rng=rng, fake=fake, created=created, now=now, assignee=assignee)
     _demo_escalations(teams=teams, rng=rng, now=now)
+    for name, body, status in MACROS:
+        macro_save(macro=None, data={"name": name, "body": body, "set_status": status}, actor=None, now=now)
     return DemoSummary(organizations=len(organizations), contacts=len(contacts), agents=len(agents), tickets=tickets_count)
 
 

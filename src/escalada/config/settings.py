@@ -6,10 +6,9 @@ PostgreSQL cluster; only the environment differs.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import os
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from escalada.config import env

@@ -12,7 +12,7 @@ from escalada.accounts.models import Role
 from escalada.accounts.selectors import is_staff_role, user_role
 from escalada.audit.selectors import event_list_for_subject
 from escalada.audit.services import event_record
-from escalada.base.errors import PermissionDenied, ValidationFailed
+from escalada.base.errors import NotFound, PermissionDenied, ValidationFailed
 from escalada.base.pagination import paginate_by_id
 from escalada.base.schemas import ErrorOut, StrictSchema
 from escalada.customers.selectors import contact_of
@@ -20,8 +20,8 @@ from escalada.customers.services import contact_find_or_create, email_problem, n
 from escalada.desk import verbs
 from escalada.desk.schemas import TicketDetailOut
 from escalada.escalations import runs
-from escalada.tickets import selectors, services
-from escalada.tickets.models import Category, Message, Ticket
+from escalada.tickets import macros, selectors, services
+from escalada.tickets.models import Category, Macro, Message, Ticket
 from escalada.tickets.schemas import (
     CategoryIn,
     CategoryOut,
@@ -284,3 +284,73 @@ def ticket_rate(request: HttpRequest, ticket_id: int, payload: RatingIn) -> Stat
     if contact is None or user_role(user=user) != Role.CUSTOMER:
         raise PermissionDenied("Only the customer rates a resolution.")
     return Status(201, services.ticket_rate(ticket=ticket, contact=contact, score=payload.score, comment=payload.comment))
+
+
+class MacroIn(StrictSchema):
+    name: str
+    body: str = Field(description="Text with variables: {{ ticket.number }}, {{ requester.first_name }}, {{ agent.name }} …")
+    visibility: str = "public"
+    set_status: str = ""
+    is_active: bool = True
+
+
+class MacroOut(Schema):
+    id: int
+    name: str
+    body: str
+    visibility: str
+    set_status: str
+    is_active: bool
+
+
+class MacroRenderedOut(Schema):
+    body: str
+    visibility: str
+    set_status: str
+
+
+def _staff(request: HttpRequest) -> User:
+    user = _user(request)
+    if not is_staff_role(user_role(user=user)):
+        raise PermissionDenied("Macros are for the support team.")
+    return user
+
+
+@router.get("/macros", response={200: list[MacroOut], **ERRORS}, summary="Canned replies")
+def macro_list(request: HttpRequest) -> list[object]:
+    _staff(request)
+    return list(Macro.objects.order_by("name"))
+
+
+@router.post("/macros", response={201: MacroOut, **ERRORS}, summary="Add a canned reply (admins)")
+def macro_create(request: HttpRequest, payload: MacroIn) -> Status[Macro]:
+    user = _staff(request)
+    if user_role(user=user) != Role.ADMIN:
+        raise PermissionDenied("Only admins change macros.")
+    return Status(201, macros.macro_save(macro=None, data=payload.model_dump(), actor=user, now=timezone.now()))
+
+
+@router.put("/macros/{id:macro_id}", response={200: MacroOut, **ERRORS}, summary="Change a canned reply (admins)")
+def macro_update(request: HttpRequest, macro_id: int, payload: MacroIn) -> Macro:
+    user = _staff(request)
+    if user_role(user=user) != Role.ADMIN:
+        raise PermissionDenied("Only admins change macros.")
+    macro = Macro.objects.filter(pk=macro_id).first()
+    if macro is None:
+        raise NotFound(f"No macro {macro_id}.")
+    return macros.macro_save(macro=macro, data=payload.model_dump(), actor=user, now=timezone.now())
+
+
+@router.post(
+    "/tickets/{id:ticket_id}/macros/{id:macro_id}/render",
+    response={200: MacroRenderedOut, **ERRORS},
+    summary="A macro's text for this ticket",
+)
+def macro_render(request: HttpRequest, ticket_id: int, macro_id: int) -> dict[str, str]:
+    user = _staff(request)
+    ticket = selectors.ticket_get_accessible(user=user, ticket_id=ticket_id)
+    macro = Macro.objects.filter(pk=macro_id, is_active=True).first()
+    if macro is None:
+        raise NotFound(f"No active macro {macro_id}.")
+    body = macros.macro_render(macro=macro, ticket=ticket, agent=user)
+    return {"body": body, "visibility": macro.visibility, "set_status": macro.set_status}

@@ -17,6 +17,7 @@ urlpatterns = [
     path("tickets/<id:ticket_id>/properties", views.ticket_properties, name="ticket-properties"),
     path("tickets/<id:ticket_id>/escalation-request", portal_views.ticket_escalation_request, name="ticket-escalation-request"),
     path("tickets/<id:ticket_id>/rate", portal_views.ticket_rate, name="ticket-rate"),
+    path("tickets/<id:ticket_id>/macro", views.ticket_macro, name="ticket-macro"),
     path("tickets/<id:ticket_id>/escalate", escalation_views.ticket_escalation_panel, name="ticket-escalation-panel"),
     path("tickets/<id:ticket_id>/escalate/up", escalation_views.ticket_escalate, name="ticket-escalate"),
     path("tickets/<id:ticket_id>/escalate/transfer", escalation_views.ticket_transfer, name="ticket-transfer"),

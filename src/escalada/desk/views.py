@@ -38,7 +38,8 @@ from escalada.tickets.forms import (
     apply_service_errors,
     split_tags,
 )
-from escalada.tickets.models import Status, Ticket
+from escalada.tickets.macros import macro_render
+from escalada.tickets.models import Macro, Status, Ticket
 
 PAGE_SIZE = 50
 
@@ -188,6 +189,7 @@ def detail_context(request: HttpRequest, ticket: Ticket, **forms: Any) -> dict[s
         context["sla_zone"] = zone.key
         context["escalation"] = escalation_selectors.ticket_escalation(ticket=ticket)
         context["customer_panel"] = customer_panel(ticket=ticket)
+        context["macros"] = list(Macro.objects.filter(is_active=True).only("pk", "name"))
     else:
         context["reply_form"].fields.pop("visibility", None)
         context["reply_form"].fields.pop("status", None)
@@ -350,3 +352,24 @@ def ticket_escalation(request: HttpRequest, ticket_id: int) -> HttpResponse:
     except NotFound as exc:
         raise Http404(exc.message) from None
     return redirect("ticket-detail", ticket_id=ticket_id)
+
+
+@login_required
+def ticket_macro(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """htmx: the reply box with a macro's text added to what is typed already."""
+    user = _user(request)
+    if not is_staff_role(user_role(user=user)):
+        raise Http404("No such page.")
+    ticket = _load(request, ticket_id)
+    macro = (
+        Macro.objects.filter(pk=request.GET.get("macro") or 0, is_active=True).first()
+        if (request.GET.get("macro") or "").isdigit()
+        else None
+    )
+    typed = request.GET.get("body", "")
+    text = typed
+    if macro is not None:
+        rendered = macro_render(macro=macro, ticket=ticket, agent=user)
+        text = f"{typed.rstrip()}\n\n{rendered}" if typed.strip() else rendered
+    form = ReplyForm(initial={"body": text})
+    return HttpResponse(str(form["body"]))

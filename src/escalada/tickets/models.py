@@ -174,3 +174,21 @@ class SatisfactionRating(models.Model):
 
     def __str__(self) -> str:
         return f"{self.score}/5 for ticket {self.ticket_id}"
+
+
+class Macro(models.Model):
+    """A canned reply with variables ({{ ticket.number }}, {{ requester.first_name }} …) that
+    fills the reply box; it may also suggest a status and whether it is an internal note."""
+
+    name = models.CharField(max_length=100, unique=True)
+    body = models.TextField()
+    visibility = models.CharField(max_length=10, choices=Visibility.choices, default=Visibility.PUBLIC)
+    set_status = models.CharField(max_length=10, choices=Status.choices, blank=True)
+    is_active = models.BooleanField(default=True)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,47 @@
+"""Macros: canned replies with plain variables, through the API and into the reply box."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from escalada.tickets.macros import macro_save
+from tests.app.conftest import World, database_state
+from tests.app.escalations.test_flow import call, errors
+
+pytestmark = pytest.mark.django_db
+
+BODY = (
+    "Hello {{ requester.first_name }},\n\nabout #{{ ticket.number }} ({{ organization.name }}): we are on it.\n\n{{ agent.name }}"
+)
+
+
+def test_admins_write_macros_with_checked_templates(world: World, api_as: dict[str, Client]) -> None:
+    before = database_state()
+    bad = call(api_as["admin"], "post", "/macros", {"name": "Ack", "body": "Hi {% if %}"})
+    assert (bad.status_code, list(errors(bad))) == (422, ["body"])
+    assert call(api_as["sam"], "post", "/macros", {"name": "Ack", "body": BODY}).status_code == 403
+    assert database_state() == before
+    made = call(api_as["admin"], "post", "/macros", {"name": "Ack", "body": BODY, "set_status": "pending"})
+    assert (made.status_code, made.json()["set_status"]) == (201, "pending")
+    twice = call(api_as["admin"], "post", "/macros", {"name": "ack", "body": BODY})
+    assert errors(twice) == {"name": "A macro named 'ack' exists already."}
+    rendered = call(api_as["sam"], "post", f"/tickets/{world.ticket_a.pk}/macros/{made.json()['id']}/render").json()
+    assert rendered == {
+        "body": f"Hello Ana,\n\nabout #{world.ticket_a.number} (Northwind): we are on it.\n\nSam Carter",
+        "visibility": "public",
+        "set_status": "pending",
+    }
+    assert call(api_as["ana"], "get", "/macros").status_code == 403
+
+
+def test_a_macro_fills_the_reply_box_after_what_is_typed(world: World, web_as: dict[str, Client]) -> None:
+    macro = macro_save(macro=None, data={"name": "Ack", "body": BODY}, actor=None, now=timezone.now())
+    page = web_as["sam"].get(f"/tickets/{world.ticket_a.pk}/").content.decode()
+    assert f'<option value="{macro.pk}">Ack</option>' in page
+    box = web_as["sam"].get(f"/tickets/{world.ticket_a.pk}/macro", {"macro": macro.pk, "body": "Thanks!"}).content.decode()
+    assert box.startswith("<textarea")
+    assert 'name="body"' in box
+    assert "Thanks!\n\nHello Ana," in box
+    assert web_as["ana"].get(f"/tickets/{world.ticket_a.pk}/macro", {"macro": macro.pk}).status_code == 404
