@@ -40,8 +40,8 @@ def test_a_macro_fills_the_reply_box_after_what_is_typed(world: World, web_as: d
     macro = macro_save(macro=None, data={"name": "Ack", "body": BODY}, actor=None, now=timezone.now())
     page = web_as["sam"].get(f"/tickets/{world.ticket_a.pk}/").content.decode()
     assert f'<option value="{macro.pk}">Ack</option>' in page
-    box = web_as["sam"].get(f"/tickets/{world.ticket_a.pk}/macro", {"macro": macro.pk, "body": "Thanks!"}).content.decode()
+    box = web_as["sam"].get(f"/tickets/{world.ticket_a.pk}/macro", {"macro": str(macro.pk), "body": "Thanks!"}).content.decode()
     assert box.startswith("<textarea")
     assert 'name="body"' in box
     assert "Thanks!\n\nHello Ana," in box
-    assert web_as["ana"].get(f"/tickets/{world.ticket_a.pk}/macro", {"macro": macro.pk}).status_code == 404
+    assert web_as["ana"].get(f"/tickets/{world.ticket_a.pk}/macro", {"macro": str(macro.pk)}).status_code == 404
