@@ -46,5 +46,6 @@ urlpatterns = [
     path("", include("escalada.customers.urls")),
     path("", include("escalada.desk.urls")),
     path("", include("escalada.sla.urls")),
+    path("", include("escalada.escalations.urls")),
     path("", include("escalada.notifications.urls")),
 ]
