@@ -18,6 +18,11 @@ from escalada.sla.selectors import ticket_sla_many
 from escalada.sla.views import sla_chips, viewer_zone
 
 
+def _forbidden(request: HttpRequest) -> HttpResponse:
+    message = "The queue is for the support team."
+    return render(request, "desk/escalations/forbidden.html", {"nav": "queue", "message": message}, status=403)
+
+
 def _staff(request: HttpRequest) -> User | None:
     user = request.user
     if isinstance(user, User) and is_staff_role(user_role(user=user)):
@@ -29,12 +34,7 @@ def _staff(request: HttpRequest) -> User | None:
 def queue_page(request: HttpRequest) -> HttpResponse:
     user = _staff(request)
     if user is None:
-        return render(
-            request,
-            "desk/escalations/forbidden.html",
-            {"nav": "queue", "message": "The queue is for the support team."},
-            status=403,
-        )
+        return _forbidden(request)
     now, zone = timezone.now(), viewer_zone(user)
     rows = queue_rank(user=user, now=now)
     page = _page_number(request.GET.get("page"), len(rows))
@@ -74,12 +74,7 @@ def queue_next_ticket(request: HttpRequest) -> HttpResponse:
     """Take the top ticket this person may work: assign it to them if nobody has it, open it."""
     user = _staff(request)
     if user is None:
-        return render(
-            request,
-            "desk/escalations/forbidden.html",
-            {"nav": "queue", "message": "The queue is for the support team."},
-            status=403,
-        )
+        return _forbidden(request)
     ticket = queue_next(user=user, now=timezone.now())
     if ticket is None:
         messages.info(request, "Nothing is waiting for you: no new or open ticket in your queue.")

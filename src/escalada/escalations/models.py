@@ -103,8 +103,9 @@ class EscalationStep(models.Model):
 # the playbooks are configuration rows.
 
 
-class Reason(models.Model):
-    """Why something was escalated: an admin-editable list."""
+class ListEntry(models.Model):
+    """An entry of a list admins edit (reasons, decision categories, root-cause categories):
+    a name people read, a slug rows and reports keep, a rank, and retirement instead of deletion."""
 
     name = models.CharField(max_length=100, unique=True)
     slug = models.SlugField(max_length=60, unique=True)
@@ -112,40 +113,30 @@ class Reason(models.Model):
     is_active = models.BooleanField(default=True)
 
     class Meta:
+        abstract = True
         ordering = ["rank", "name"]
 
     def __str__(self) -> str:
         return self.name
 
 
-class DecisionCategory(models.Model):
+class Reason(ListEntry):
+    """Why something was escalated."""
+
+    class Meta(ListEntry.Meta):
+        pass
+
+
+class DecisionCategory(ListEntry):
     """The matrix's rows, ranked: security before outage before technical …"""
 
-    name = models.CharField(max_length=100, unique=True)
-    slug = models.SlugField(max_length=60, unique=True)
-    rank = models.PositiveIntegerField(default=100)
-    is_active = models.BooleanField(default=True)
-
-    class Meta:
-        ordering = ["rank", "name"]
+    class Meta(ListEntry.Meta):
         verbose_name_plural = "decision categories"
 
-    def __str__(self) -> str:
-        return self.name
 
-
-class RootCauseCategory(models.Model):
-    name = models.CharField(max_length=100, unique=True)
-    slug = models.SlugField(max_length=60, unique=True)
-    rank = models.PositiveIntegerField(default=100)
-    is_active = models.BooleanField(default=True)
-
-    class Meta:
-        ordering = ["rank", "name"]
+class RootCauseCategory(ListEntry):
+    class Meta(ListEntry.Meta):
         verbose_name_plural = "root-cause categories"
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class MatrixCell(models.Model):
