@@ -58,11 +58,14 @@ $(VENV)/.bench-installed: $(VENV)/.dev-installed
 	$(BIN)/pip install -q -c constraints.txt -e '.[dev,bench]'
 	@touch $@
 
-bench: $(VENV)/.bench-installed ## benchmarks (print figures): calendar vs businesstimedelta, clock recompute, outbox, API ingest
+bench: $(VENV)/.bench-installed node_modules/.installed ## benchmarks (print figures): calendar, clock recompute, outbox, API ingest, timers vs procrastinate, queue page
 	$(BIN)/python bench/calendar.py
 	$(BIN)/python bench/recompute.py
 	$(BIN)/python bench/outbox.py
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/timers.py --tickets 20000 --db sqlite --workers 1
+	$(BIN)/python bench/timers.py --tickets 20000 --db postgres --workers 3
+	$(BIN)/python bench/ui.py --tickets 1000
 
 format: $(VENV)/.dev-installed ## format the code
 	$(BIN)/ruff format src tests bench
