@@ -59,7 +59,7 @@ def test_an_agent_works_the_queue_and_the_manager_acknowledges(browser: Browser,
     shot(manager, "escalation-board")
     manager.get_by_role("link", name=subject).first.click()
     manager.get_by_role("button", name="Acknowledge").click()
-    expect(manager.locator("body")).to_contain_text("Acknowledged")
+    expect(manager.get_by_text("Acknowledged: the response target of this level is met.")).to_be_visible()
     shot(manager, "escalation-page")
 
 
@@ -89,19 +89,23 @@ def test_a_customer_asks_follows_reopens_and_rates(browser: Browser, escalada_wi
     rca.get_by_label("Owning team").select_option(label="Engineering")
     rca.get_by_label("Customer summary").fill("Big exports timed out; we sent yours and are moving exports to the background.")
     rca.get_by_role("button", name="Save root cause").click()
+    expect(manager.get_by_text("Root cause saved; it is complete.")).to_be_visible()
     manager.get_by_role("button", name="Resolve").click()
-    expect(manager.locator("body")).to_contain_text("Resolved")
+    expect(manager.get_by_text("Resolved: the ticket is solved")).to_be_visible()
 
     ana.goto(ticket_url)
     expect(ana.locator("body")).to_contain_text("Solved")
     ana.get_by_label("Message").fill("It fails again on the March data.")
     ana.get_by_role("button", name="Send", exact=True).click()
+    # The reply goes by htmx: wait until it is in the thread before leaving the page.
+    expect(ana.locator(".thread li", has_text="March data")).to_be_visible()
     ana.goto(ticket_url)
     expect(ana.locator("#customer-escalation")).to_contain_text("escalated again")
     shot(ana, "portal-reopened")
 
     manager.reload()
     manager.get_by_role("button", name="Resolve").click()
+    expect(manager.get_by_text("Resolved: the ticket is solved")).to_be_visible()
     ana.goto(ticket_url)
     ana.get_by_label("4").check()
     ana.get_by_label("Anything to add? (optional)").fill("Fast once escalated.")
