@@ -20,6 +20,7 @@ from escalada.escalations.models import (
     Approval,
     ApprovalRule,
     Contributor,
+    DecisionCategory,
     Escalation,
     EscalationRun,
     EscalationStep,
@@ -27,7 +28,9 @@ from escalada.escalations.models import (
     Ladder,
     MatrixCell,
     Playbook,
+    Reason,
     RootCause,
+    RootCauseCategory,
 )
 from escalada.notifications.models import MailTemplate, OutboxMessage, WebhookSubscription
 from escalada.sla.models import Calendar, Clock, Policy, Target, TicketPolicy
@@ -125,7 +128,7 @@ def database_state() -> dict[str, list[dict[str, Any]]]:
     models += [OrganizationDomain, Tag, Team, AgentProfile, IdempotencyKey, User]
     models += [Calendar, Policy, Target, Clock, TicketPolicy, OutboxMessage, WebhookSubscription, RateCounter, MailTemplate]
     models += [Ladder, EscalationRun, EscalationStep, Escalation, Hop, ActionStep, Contributor, Approval, RootCause]
-    models += [MatrixCell, Playbook, ApprovalRule]
+    models += [MatrixCell, Playbook, ApprovalRule, Reason, DecisionCategory, RootCauseCategory]
     state = {model._meta.label: list(model._default_manager.order_by("pk").values()) for model in models}
     tokens = ApiToken.objects.order_by("pk").values_list("pk", "user_id", "name", "prefix", "revoked_at")
     state["accounts.ApiToken"] = [

@@ -1,7 +1,8 @@
 from django.urls import path
 
-from escalada.escalations import views
+from escalada.escalations import lists_views, views
 
 urlpatterns = [
     path("settings/escalation-matrix/", views.matrix_page, name="escalation-matrix"),
+    path("settings/escalation-lists/", lists_views.lists_page, name="escalation-lists"),
 ]
