@@ -6,6 +6,7 @@ from django.views.generic import RedirectView
 
 from escalada.config.api import api
 from escalada.config.health import health
+from escalada.desk.magic_views import magic_link_request, magic_link_sign_in
 from escalada.desk.queue_views import queue_next_ticket, queue_page
 from escalada.desk.reopen_views import support_reopen
 from escalada.desk.team_views import team_page, team_reassign
@@ -41,6 +42,8 @@ urlpatterns = [
     path("queue/", queue_page, name="queue"),
     path("queue/next", queue_next_ticket, name="queue-next"),
     path("team/", team_page, name="team"),
+    path("login/link", magic_link_request, name="magic-link"),
+    path("login/link/<str:token>", magic_link_sign_in, name="magic-link-sign-in"),
     path("team/reassign", team_reassign, name="team-reassign"),
     path("", include("escalada.accounts.urls")),
     path("", include("escalada.customers.urls")),
