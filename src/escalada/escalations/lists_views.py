@@ -1,4 +1,4 @@
-"""Settings → Escalation lists and playbooks: what support ops edits without a developer —
+"""Settings → Escalation lists and playbooks, and sign-off and risk: what support ops edits without a developer —
 reasons, decision categories and root-cause categories (add, rename, rank, retire), and the
 playbooks that become action plans (steps one per line: "title | role | minutes")."""
 
@@ -18,7 +18,9 @@ from escalada.accounts.models import Role
 from escalada.accounts.selectors import is_staff_role, user_role
 from escalada.base.errors import ValidationFailed
 from escalada.escalations import configuration
-from escalada.escalations.models import DecisionCategory, Playbook
+from escalada.escalations.models import ApprovalRule, DecisionCategory, Playbook
+from escalada.escalations.records import escalation_settings
+from escalada.tickets.models import Severity
 
 TITLES = {
     "reasons": "Escalation reasons",
@@ -169,3 +171,106 @@ def _line_words(field: str) -> str:
     if field.startswith("steps[") and "]" in field:
         return f"Line {int(field[6 : field.index(']')]) + 1}: "
     return ""
+
+
+class ApprovalRuleForm(forms.Form):
+    category = forms.ChoiceField(required=False, label="Decision category")
+    severities = forms.MultipleChoiceField(
+        required=False, choices=Severity.choices, widget=forms.CheckboxSelectMultiple, help_text="None ticked: any severity."
+    )
+    approver_roles = forms.MultipleChoiceField(
+        required=False,
+        choices=[
+            ("team_lead", "Team lead (of the team that has it)"),
+            ("escalation_manager", "Escalation manager"),
+            ("admin", "Admin"),
+        ],
+        widget=forms.CheckboxSelectMultiple,
+        label="Approved by",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["category"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [("", "Any"), *DecisionCategory.objects.order_by("rank").values_list("slug", "name")]
+
+
+class SettingsForm(forms.Form):
+    risk_appetite = forms.IntegerField(
+        min_value=1, max_value=25, help_text="Risk scores (likelihood × impact) above this alert the executives at once."
+    )
+    executive_emails = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Executive list", help_text="One address a line."
+    )
+    escalate_on_reopen = forms.IntegerField(
+        required=False, min_value=1, max_value=100, help_text="Escalate automatically on this reopen (empty: never)."
+    )
+
+
+@login_required
+def signoff_page(request: HttpRequest) -> HttpResponse:
+    """Settings → Sign-off and risk: which escalations need approval, the risk appetite and who
+    hears of risks above it, and the automatic escalation on the Nth reopen."""
+    user = request.user
+    assert isinstance(user, User)
+    role = user_role(user=user)
+    if not is_staff_role(role):
+        return _forbidden(request, "Escalation settings are for the support team.")
+    is_admin = role == Role.ADMIN
+    current = escalation_settings()
+    rule_form = ApprovalRuleForm()
+    settings_form = SettingsForm(
+        initial={
+            "risk_appetite": current.risk_appetite,
+            "executive_emails": "\n".join(current.executive_emails),
+            "escalate_on_reopen": current.escalate_on_reopen,
+        }
+    )
+    status = 200
+    if request.method == "POST":
+        if not is_admin:
+            return _forbidden(request, "Only admins change sign-off rules and escalation settings.")
+        if request.POST.get("form") == "rule":
+            rule_form = ApprovalRuleForm(request.POST)
+            if rule_form.is_valid() and _saved(
+                rule_form,
+                lambda: configuration.approval_rule_create(
+                    data={
+                        "category": rule_form.cleaned_data["category"] or None,
+                        "severities": rule_form.cleaned_data["severities"],
+                        "approver_roles": rule_form.cleaned_data["approver_roles"],
+                    },
+                    actor=user,
+                    now=timezone.now(),
+                ),
+            ):
+                messages.success(request, "Sign-off rule added.")
+                return redirect("escalation-signoff")
+        else:
+            settings_form = SettingsForm(request.POST)
+            if settings_form.is_valid():
+                emails = [line.strip() for line in settings_form.cleaned_data["executive_emails"].splitlines() if line.strip()]
+                data = {
+                    "risk_appetite": settings_form.cleaned_data["risk_appetite"],
+                    "executive_emails": emails,
+                    "escalate_on_reopen": settings_form.cleaned_data["escalate_on_reopen"],
+                }
+                if _saved(settings_form, lambda: configuration.settings_update(data=data, actor=user, now=timezone.now())):
+                    messages.success(request, "Escalation settings saved.")
+                    return redirect("escalation-signoff")
+        status = 422
+    rules = ApprovalRule.objects.select_related("category").prefetch_related("approvers").order_by("pk")
+    context = {"nav": "signoff", "rules": rules, "rule_form": rule_form, "settings_form": settings_form, "is_admin": is_admin}
+    return render(request, "escalations/signoff.html", context, status=status)
+
+
+def _saved(form: forms.Form, save: Any) -> bool:
+    try:
+        save()
+    except ValidationFailed as exc:
+        for field, text in exc.errors.items():
+            name = field.split("[")[0]
+            form.add_error(name if name in form.fields else None, text)
+        return False
+    return True
