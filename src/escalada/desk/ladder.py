@@ -28,7 +28,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
 
-from escalada.accounts.models import AgentProfile, Team
+from escalada.accounts.models import Team
 from escalada.audit.services import EventDraft, event_record, event_record_many
 from escalada.base.errors import Conflict, ServiceError
 from escalada.desk import escalate as escalating
@@ -236,14 +236,11 @@ def _apply_one(action: dict[str, Any], *, ticket: Ticket, level: int, now: datet
         verbs.ticket_assign(ticket=ticket, team=ticket.team, assignee=user, actor=None, now=now)
         return f"assigned to {user.get_username()}"
     if kind == "assign_escalation_manager":
-        managers = AgentProfile.objects.filter(is_escalation_manager=True, user__is_active=True).select_related("user")
-        manager = (managers.filter(teams=ticket.team_id).first() if ticket.team_id else None) or managers.order_by(
-            "user__username"
-        ).first()
+        manager = records.escalation_manager_of(ticket.team)
         if manager is None:
             return "assign_escalation_manager skipped: there is no escalation manager"
-        verbs.ticket_assign(ticket=ticket, team=ticket.team, assignee=manager.user, actor=None, now=now)
-        return f"assigned to escalation manager {manager.user.get_username()}"
+        verbs.ticket_assign(ticket=ticket, team=ticket.team, assignee=manager, actor=None, now=now)
+        return f"assigned to escalation manager {manager.get_username()}"
     if kind in ("raise_priority", "set_priority"):
         priority = PRIORITY_UP[Priority(ticket.priority)] if kind == "raise_priority" else action["priority"]
         verbs.ticket_update(ticket=ticket, changes={"priority": priority}, actor=None, now=now)
