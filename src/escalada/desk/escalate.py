@@ -359,7 +359,7 @@ def escalate(
         at,
         target.response_minutes,
     )
-    records._record(
+    records.escalation_event(
         escalation,
         kind,
         actor,
@@ -516,7 +516,7 @@ def transfer(
             updated_at=at,
         )
         kind = "escalation.opened"
-        records._record(escalation, kind, actor, at, type=EscalationType.FUNCTIONAL, level=1, reason=found_reason.slug)
+        records.escalation_event(escalation, kind, actor, at, type=EscalationType.FUNCTIONAL, level=1, reason=found_reason.slug)
     else:
         escalation = active
         escalation.to_team, escalation.to_user, escalation.updated_at = team, to_user, at
@@ -536,7 +536,7 @@ def transfer(
         at,
         team.transfer_target_minutes,
     )
-    records._record(
+    records.escalation_event(
         escalation,
         "escalation.transferred",
         actor,
@@ -628,7 +628,7 @@ def resolve(*, escalation: Escalation, actor: User | None, now: datetime | None 
             records.approval_request(escalation=escalation, actor=actor, note="Resolution awaiting sign-off.", now=at)
         escalation.is_resolution_held = True
         escalation.save(update_fields=["is_resolution_held"])
-        records._record(escalation, "escalation.resolution_held", actor, at)
+        records.escalation_event(escalation, "escalation.resolution_held", actor, at)
         return escalation
     return _finish(escalation, actor, at)
 

@@ -137,7 +137,8 @@ def require_active(escalation: Escalation) -> None:
         )
 
 
-def _record(escalation: Escalation, kind: str, actor: User | None, now: datetime, **after: Any) -> None:
+def escalation_event(escalation: Escalation, kind: str, actor: User | None, now: datetime, **after: Any) -> None:
+    """One event on the escalation's own stream: its timeline."""
     event_record(
         subject_type="escalation",
         subject_id=escalation.pk,
@@ -169,7 +170,7 @@ def escalation_move(*, escalation: Escalation, status: str, actor: User | None, 
         fields.append(stamp)
     escalation.updated_at = now
     escalation.save(update_fields=fields)
-    _record(escalation, "escalation.status_changed", actor, now, before=before, status=target.value, note=note)
+    escalation_event(escalation, "escalation.status_changed", actor, now, before=before, status=target.value, note=note)
     return escalation
 
 
@@ -209,7 +210,7 @@ def escalation_set_owner(*, escalation: Escalation, owner: User | None, actor: U
     before = escalation.owner_id
     escalation.owner, escalation.updated_at = owner, now
     escalation.save(update_fields=["owner", "updated_at"])
-    _record(escalation, "escalation.owner_changed", actor, now, before=before, owner=owner.pk if owner else None)
+    escalation_event(escalation, "escalation.owner_changed", actor, now, before=before, owner=owner.pk if owner else None)
     return escalation
 
 
@@ -228,7 +229,7 @@ def escalation_set_details(
         fields.append("reason_text")
     escalation.updated_at = now
     escalation.save(update_fields=fields)
-    _record(escalation, "escalation.updated", actor, now, tags=escalation.tags, reason_text=escalation.reason_text)
+    escalation_event(escalation, "escalation.updated", actor, now, tags=escalation.tags, reason_text=escalation.reason_text)
     return escalation
 
 
@@ -254,7 +255,7 @@ def escalation_set_risk(
     escalation.save(update_fields=["risk_likelihood", "risk_impact", "updated_at"])
     after = escalation.risk_score
     if before != after:
-        _record(escalation, "escalation.risk_set", actor, now, likelihood=likelihood, impact=impact, score=after)
+        escalation_event(escalation, "escalation.risk_set", actor, now, likelihood=likelihood, impact=impact, score=after)
     settings = escalation_settings()
     if rules.risk_crosses(before=before, after=after, appetite=settings.risk_appetite):
         ticket = escalation.ticket
@@ -270,7 +271,9 @@ def escalation_set_risk(
             key=f"escalation:{escalation.pk}:risk:{uuid.uuid4().hex}",
             now=now,
         )
-        _record(escalation, "escalation.risk_exceeded", actor, now, score=after, appetite=settings.risk_appetite, notified=count)
+        escalation_event(
+            escalation, "escalation.risk_exceeded", actor, now, score=after, appetite=settings.risk_appetite, notified=count
+        )
     return escalation
 
 
@@ -294,7 +297,7 @@ def action_plan_apply(*, escalation: Escalation, playbook: Playbook, actor: User
         for index, raw in enumerate(playbook.steps)
     ]
     ActionStep.objects.bulk_create(steps)
-    _record(escalation, "escalation.playbook_applied", actor, now, playbook=playbook.name, steps=len(steps))
+    escalation_event(escalation, "escalation.playbook_applied", actor, now, playbook=playbook.name, steps=len(steps))
     return list(escalation.action_steps.filter(playbook_name=playbook.name, position__gte=start))
 
 
@@ -322,7 +325,7 @@ def action_step_add(*, escalation: Escalation, data: dict[str, Any], actor: User
         assignee_id=data.get("assignee_id"),
         due_at=data.get("due_at"),
     )
-    _record(escalation, "escalation.step_added", actor, now, step=step.pk, title=step.title)
+    escalation_event(escalation, "escalation.step_added", actor, now, step=step.pk, title=step.title)
     return step
 
 
@@ -344,7 +347,7 @@ def action_step_update(*, step: ActionStep, data: dict[str, Any], actor: User | 
         fields += ["done_at", "done_by"]
     if fields:
         step.save(update_fields=fields)
-        _record(step.escalation, "escalation.step_updated", actor, now, step=step.pk, changed=sorted(set(fields)))
+        escalation_event(step.escalation, "escalation.step_updated", actor, now, step=step.pk, changed=sorted(set(fields)))
     return step
 
 
@@ -361,7 +364,7 @@ def contributor_add(*, escalation: Escalation, user: User, role: str, actor: Use
     )
     if not created:
         return contributor
-    _record(escalation, "escalation.contributor_added", actor, now, user=user.get_username(), role=role)
+    escalation_event(escalation, "escalation.contributor_added", actor, now, user=user.get_username(), role=role)
     internal.people_notify(
         kind="escalation.opened",
         ticket=escalation.ticket,
@@ -379,7 +382,7 @@ def contributor_remove(*, escalation: Escalation, user_id: int, actor: User | No
     deleted, _ = Contributor.objects.filter(escalation=escalation, user_id=user_id).delete()
     if not deleted:
         raise NotFound(f"User {user_id} is not a contributor of this escalation.")
-    _record(escalation, "escalation.contributor_removed", actor, now, user_id=user_id)
+    escalation_event(escalation, "escalation.contributor_removed", actor, now, user_id=user_id)
 
 
 # --- sign-off -------------------------------------------------------------------------------------
@@ -426,7 +429,9 @@ def approval_request(*, escalation: Escalation, actor: User | None, note: str, n
         requested_at=now,
         note=note,
     )
-    _record(escalation, "escalation.approval_requested", actor, now, approval=approval.pk, roles=sorted(roles), users=sorted(ids))
+    escalation_event(
+        escalation, "escalation.approval_requested", actor, now, approval=approval.pk, roles=sorted(roles), users=sorted(ids)
+    )
     internal.people_notify(
         kind="escalation.approval_requested",
         ticket=escalation.ticket,
@@ -474,7 +479,7 @@ def approval_decide(*, escalation: Escalation, user: User, is_approved: bool, co
     approval.decided_by, approval.decided_at, approval.comment = user, now, comment
     approval.save(update_fields=["state", "decided_by", "decided_at", "comment"])
     kind = "escalation.approved" if is_approved else "escalation.rejected"
-    _record(escalation, kind, user, now, approval=approval.pk, comment=comment)
+    escalation_event(escalation, kind, user, now, approval=approval.pk, comment=comment)
     if not is_approved:
         escalation.is_resolution_held = False
         escalation.save(update_fields=["is_resolution_held"])
@@ -514,7 +519,7 @@ def root_cause_save(*, escalation: Escalation, data: dict[str, Any], actor: User
             setattr(root, name, str(data[name] or "").strip())
     root.recorded_at, root.recorded_by = now, actor
     root.save()
-    _record(
+    escalation_event(
         escalation,
         "escalation.root_cause_saved",
         actor,

@@ -59,3 +59,12 @@ def inbound_get(*, user: AbstractBaseUser | AnonymousUser, inbound_id: int) -> I
     if inbound is None:
         raise NotFound(f"There is no received mail {inbound_id}.")
     return inbound
+
+
+def webhook_recent_calls(*, subscription_ids: list[int], limit: int = 500) -> list[OutboxMessage]:
+    """The latest calls of these subscriptions, newest first, in one query (the delivery log)."""
+    return list(
+        OutboxMessage.objects.filter(subscription_id__in=subscription_ids)
+        .order_by("-pk")
+        .only("pk", "subscription_id", "kind", "state", "attempts", "last_error", "created_at", "sent_at")[:limit]
+    )

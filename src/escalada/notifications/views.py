@@ -73,22 +73,12 @@ def _webhook_page(request: HttpRequest, form: WebhookForm, *, status: int = 200,
     subscriptions = list(selectors.webhook_list(user=_user(request)).order_by("name"))
     # The delivery log: the latest calls of every subscription, in one query.
     recent: dict[int, list[Any]] = {s.pk: [] for s in subscriptions}
-    for message in services_recent_calls([s.pk for s in subscriptions]):
+    for message in selectors.webhook_recent_calls(subscription_ids=[s.pk for s in subscriptions]):
         if message.subscription_id is not None and len(recent[message.subscription_id]) < 10:
             recent[message.subscription_id].append(message)
     rows = [(s, recent[s.pk]) for s in subscriptions]
     context = {"nav": "webhooks", "rows": rows, "form": form, "secret": secret}
     return render(request, "notifications/webhooks.html", context, status=status)
-
-
-def services_recent_calls(subscription_ids: list[int]) -> list[Any]:
-    from escalada.notifications.models import OutboxMessage
-
-    return list(
-        OutboxMessage.objects.filter(subscription_id__in=subscription_ids)
-        .order_by("-pk")
-        .only("pk", "subscription_id", "kind", "state", "attempts", "last_error", "created_at", "sent_at")[:500]
-    )
 
 
 @login_required
