@@ -4,6 +4,7 @@
     escalada serve      the production web server (gunicorn)
     escalada worker     the background worker
     escalada demo       load demo data
+    escalada reports rebuild   recompute the report rollups from the tickets
     escalada createadmin --username U --email E --password P
     escalada token create USERNAME
     escalada manage …   any Django management command (migrate, shell, …)
@@ -171,7 +172,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     _setup()
     from django.utils import timezone
 
-    from escalada.config.health import health
+    from escalada.insights.health import health
 
     report = health(now=timezone.now())
     for worker in report.workers:
@@ -249,6 +250,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
         f"{summary.agents} agents, {summary.tickets} tickets. Demo users (sam, lee, pat, morgan, ana, …) "
         f"sign in with the password {password}"
     )
+    return 0
+
+
+def cmd_reports_rebuild(args: argparse.Namespace) -> int:
+    _setup()
+    _migrate()
+    from escalada.insights.services import rollup_rebuild
+
+    started = time.monotonic()
+    done = rollup_rebuild()
+    print(f"Report rollups rebuilt from {done:,} tickets in {time.monotonic() - started:.1f} s.")
     return 0
 
 
@@ -371,6 +383,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=20261123)
     demo.add_argument("--password", help="password for the demo users (default: generated and printed)")
     demo.set_defaults(func=cmd_demo)
+
+    reports = sub.add_parser("reports", help="the report rollups")
+    reports_sub = reports.add_subparsers(dest="reports_command", required=True, metavar="ACTION")
+    rebuild = reports_sub.add_parser("rebuild", help="recompute the report rollups from the tickets (safe while running)")
+    rebuild.set_defaults(func=cmd_reports_rebuild)
 
     admin = sub.add_parser("createadmin", help="create an admin user")
     admin.add_argument("--username")

@@ -13,6 +13,7 @@ import os
 import signal
 import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -25,9 +26,10 @@ from django.utils import timezone
 from escalada.accounts.services import idempotency_key_purge
 from escalada.base.models import WorkerHeartbeat
 from escalada.base.wake import CHANNEL
-from escalada.config.health import health, next_due
 from escalada.desk.ladder import escalation_fire_due
 from escalada.desk.mail import mail_process_pending
+from escalada.insights.health import health, next_due
+from escalada.insights.services import BATCH, rollup_catch_up
 from escalada.notifications.delivery import outbox_deliver_due
 from escalada.sla.clocks import sla_fire_due
 
@@ -53,9 +55,26 @@ def default_jobs() -> list[Job]:
         # Mail stored but never processed (a listener that died in between).
         Job(name="mail_process_pending", every=timedelta(seconds=30), run=lambda now: mail_process_pending(now=now)),
         Job(name="idempotency_key_purge", every=timedelta(minutes=5), run=lambda now: idempotency_key_purge(now=now)),
+        # The report rollups: tickets changed since the last turn (marked in their own transaction).
+        Job(name="report_rollups", every=ROLLUP_EVERY, run=_rollups),
         # The auditor: says so in the log when a timer is overdue by more than a minute.
         Job(name="overdue_audit", every=timedelta(minutes=1), run=_audit_overdue),
     ]
+
+
+ROLLUP_EVERY = timedelta(seconds=2)
+ROLLUP_TURN_SECONDS = 0.25
+
+
+def _rollups(now: datetime) -> int:
+    """Catch up with marked changes, a batch at a time, for at most a quarter of a second a turn
+    so that timers due meanwhile are not held up (a burst is taken over several turns)."""
+    started, done = time.monotonic(), 0
+    while True:
+        taken = rollup_catch_up()
+        done += taken
+        if taken < BATCH or time.monotonic() - started > ROLLUP_TURN_SECONDS:
+            return done
 
 
 def _audit_overdue(now: datetime) -> int:

@@ -12,7 +12,7 @@ from django.test import Client
 
 from escalada.accounts.models import AgentProfile, ApiToken, IdempotencyKey, Team
 from escalada.accounts.services import api_token_create
-from escalada.audit.models import Event, EventStreamHead
+from escalada.audit.models import Change, Event, EventStreamHead
 from escalada.base.models import RateCounter
 from escalada.customers.models import Contact, Organization, OrganizationDomain
 from escalada.escalations.models import (
@@ -32,6 +32,7 @@ from escalada.escalations.models import (
     RootCause,
     RootCauseCategory,
 )
+from escalada.insights.models import EscalationRollup, TicketFact, TicketRollup
 from escalada.notifications.models import MailTemplate, OutboxMessage, WebhookSubscription
 from escalada.sla.models import Calendar, Clock, Policy, Target, TicketPolicy
 from escalada.tickets.models import Message, Tag, Ticket
@@ -129,6 +130,7 @@ def database_state() -> dict[str, list[dict[str, Any]]]:
     models += [Calendar, Policy, Target, Clock, TicketPolicy, OutboxMessage, WebhookSubscription, RateCounter, MailTemplate]
     models += [Ladder, EscalationRun, EscalationStep, Escalation, Hop, ActionStep, Contributor, Approval, RootCause]
     models += [MatrixCell, Playbook, ApprovalRule, Reason, DecisionCategory, RootCauseCategory]
+    models += [Change, TicketFact, TicketRollup, EscalationRollup]
     state = {model._meta.label: list(model._default_manager.order_by("pk").values()) for model in models}
     tokens = ApiToken.objects.order_by("pk").values_list("pk", "user_id", "name", "prefix", "revoked_at")
     state["accounts.ApiToken"] = [

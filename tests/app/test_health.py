@@ -13,7 +13,7 @@ from django.utils import timezone
 from escalada.base.models import WorkerHeartbeat
 from escalada.base.wake import wake_workers
 from escalada.cli import main
-from escalada.config.health import health
+from escalada.insights.health import health
 from escalada.worker import WakeListener, Worker
 from tests.app.conftest import World
 from tests.app.sla.scenario import berlin_calendar, open_ticket, standard_policy

@@ -49,3 +49,23 @@ class EventStreamHead(models.Model):
 
     def __str__(self) -> str:
         return f"{self.stream} at {self.seq}"
+
+
+# Subjects whose changes feed read models (the report rollups): a ticket, an escalation of a
+# ticket, an organization (its tier is a report dimension of all its tickets).
+MARKED_SUBJECTS = frozenset({"ticket", "escalation", "organization"})
+
+
+class Change(models.Model):
+    """A subject changed and the read models have not caught up with it yet.
+
+    Written in the same transaction as the event, so a change is marked exactly when it
+    commits; the insights consumer claims these rows, refreshes what they name and deletes
+    them. Nothing else reads them: the table is empty most of the time.
+    """
+
+    subject_type = models.CharField(max_length=32)
+    subject_id = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.subject_type}:{self.subject_id}"

@@ -24,6 +24,7 @@ from escalada.desk.intake import router as intake_router
 from escalada.desk.mail_api import router as inbound_router
 from escalada.escalations.api import router as ladders_router
 from escalada.escalations.config_api import router as escalation_settings_router
+from escalada.insights.api import router as insights_router
 from escalada.notifications.api import router as notifications_router
 from escalada.notifications.templates_api import router as templates_router
 from escalada.sla.api import router as sla_router
@@ -83,6 +84,7 @@ api.add_router("/v1/", notifications_router)
 api.add_router("/v1/", inbound_router)
 api.add_router("/v1/", intake_router)
 api.add_router("/v1/", templates_router)
+api.add_router("/v1/", insights_router)
 
 
 def _error(request: HttpRequest, status: int, detail: str, code: str, errors: list[dict[str, str]] | None = None) -> HttpResponse:

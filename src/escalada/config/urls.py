@@ -5,11 +5,11 @@ from django.utils import timezone
 from django.views.generic import RedirectView
 
 from escalada.config.api import api
-from escalada.config.health import health
 from escalada.desk.magic_views import magic_link_request, magic_link_sign_in
 from escalada.desk.queue_views import queue_next_ticket, queue_page
 from escalada.desk.reopen_views import support_reopen
 from escalada.desk.team_views import team_page, team_reassign
+from escalada.insights.health import health
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -45,6 +45,7 @@ urlpatterns = [
     path("login/link", magic_link_request, name="magic-link"),
     path("login/link/<str:token>", magic_link_sign_in, name="magic-link-sign-in"),
     path("team/reassign", team_reassign, name="team-reassign"),
+    path("", include("escalada.insights.urls")),
     path("", include("escalada.accounts.urls")),
     path("", include("escalada.customers.urls")),
     path("", include("escalada.desk.urls")),

@@ -270,6 +270,12 @@ class Escalation(models.Model):
         indexes = [
             models.Index(fields=["status", "opened_at"], name="escalation_status_opened_idx"),
             models.Index(fields=["owner", "status"], name="escalation_owner_status_idx"),
+            # The dashboard: active escalations by level, status and team.
+            models.Index(
+                fields=["status", "level", "to_team"],
+                name="escalation_active_idx",
+                condition=models.Q(status__in=ACTIVE_STATUSES),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -181,6 +181,8 @@ class Clock(models.Model):
             # Calendar edits move the running clocks on that calendar.
             models.Index(fields=["calendar", "state"], name="sla_clock_calendar_state_idx"),
             models.Index(fields=["due_at"], name="sla_clock_due_idx", condition=models.Q(due_at__isnull=False)),
+            # The dashboard's "breaches today".
+            models.Index(fields=["breached_at"], name="sla_clock_breached_idx", condition=models.Q(breached_at__isnull=False)),
         ]
 
     def __str__(self) -> str:

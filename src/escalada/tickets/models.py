@@ -102,6 +102,17 @@ class Ticket(models.Model):
             models.Index(fields=["assignee", "status"], name="ticket_assignee_status_idx"),
             models.Index(fields=["organization", "status"], name="ticket_org_status_idx"),
             models.Index(fields=["created_at"], name="ticket_created_idx"),
+            # The dashboard: open tickets by status and agent, the oldest customer waiting.
+            models.Index(
+                fields=["status", "assignee"],
+                name="ticket_open_assignee_idx",
+                condition=models.Q(status__in=["new", "open", "pending", "on_hold"]),
+            ),
+            models.Index(
+                fields=["last_customer_message_at"],
+                name="ticket_awaiting_agent_idx",
+                condition=models.Q(status__in=["new", "open"], last_customer_message_at__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
