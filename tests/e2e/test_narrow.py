@@ -20,6 +20,8 @@ SCREENS = {
         "/escalations/1/",
         "/team/",
         "/settings/escalation-matrix/",
+        "/settings/ladders/",
+        "/settings/ladders/1/",
     ],
     "ana": ["/tickets/", "/tickets/1/", "/tickets/new/"],
 }
