@@ -52,11 +52,28 @@ def _json_list(text: str, *, what: str) -> list[Any]:
     return value
 
 
-def levels_text(levels: list[dict[str, Any]]) -> str:
+LEVEL_KEYS = ("trigger", "metric", "offset_minutes", "business_time", "repeat_every_minutes", "actions")
+
+
+def _ordered(value: Any, first: tuple[str, ...]) -> Any:
+    """A dict with `first` keys in that order, then the rest: PostgreSQL's jsonb keeps keys sorted
+    by length, and the form should read the same on either database."""
+    if not isinstance(value, dict):
+        return value
+    return {**{k: value[k] for k in first if k in value}, **{k: v for k, v in value.items() if k not in first}}
+
+
+def levels_text(levels: list[Any]) -> str:
     """The levels as the textarea shows them: one level a line, so a level's number is its line's."""
     if not levels:
         return ""
-    return "[\n" + ",\n".join(f"  {json.dumps(level, ensure_ascii=False)}" for level in levels) + "\n]"
+    lines = []
+    for level in levels:
+        shown = _ordered(level, LEVEL_KEYS)
+        if isinstance(shown, dict) and isinstance(shown.get("actions"), list):
+            shown["actions"] = [_ordered(action, ("type",)) for action in shown["actions"]]
+        lines.append(f"  {json.dumps(shown, ensure_ascii=False)}")
+    return "[\n" + ",\n".join(lines) + "\n]"
 
 
 class LadderForm(forms.Form):
