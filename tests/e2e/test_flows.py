@@ -149,3 +149,30 @@ def test_the_keyboard_moves_through_the_queue(browser: Browser, escalada_with_de
     page.keyboard.press("Shift+?")
     expect(page.get_by_role("heading", name="Keyboard shortcuts")).to_be_visible()
     shot(page, "keyboard-help")
+
+
+def test_an_admin_edits_a_ladder_level_and_sees_the_path(browser: Browser, escalada_with_demo: RunningEscalada) -> None:  # noqa: F811
+    page = sign_in(browser, escalada_with_demo, "admin")
+    page.get_by_role("link", name="Ladders", exact=True).click()
+    expect(page.get_by_role("heading", name="Escalation ladders")).to_be_visible()
+    page.get_by_role("link", name="Enterprise escalation").click()
+    path = page.locator("#path .ladder-level")
+    expect(path).to_have_count(2)
+    expect(path.nth(1)).to_contain_text("When the resolution target is missed (breach)")
+    expect(path.nth(1)).to_contain_text("at once")
+
+    levels = page.get_by_label("Levels")
+    original = levels.input_value()
+    # The breach level, one line of the JSON, moved to 30 minutes after the breach (first a typo).
+    breach = next(line for line in original.splitlines() if '"metric_breach"' in line)
+    levels.fill(original.replace(breach, breach.replace('"offset_minutes": 0', '"offset_minutes": -30')))
+    page.get_by_role("button", name="Save ladder").click()
+    expect(page.locator(".field-error")).to_contain_text("Level 2: An offset cannot be negative.")
+    expect(path.nth(1)).to_contain_text("at once")  # nothing saved
+
+    page.get_by_label("Levels").fill(original.replace(breach, breach.replace('"offset_minutes": 0', '"offset_minutes": 30')))
+    page.get_by_role("button", name="Save ladder").click()
+    expect(page.locator(".flash")).to_contain_text("(version 2)")
+    expect(path.nth(1)).to_contain_text("+ 30 min (business time)")
+    expect(path.nth(1)).to_contain_text("assign the escalation manager")
+    shot(page, "settings-ladder")

@@ -20,7 +20,11 @@ SCREENS = {
         "/escalations/1/",
         "/team/",
         "/settings/escalation-matrix/",
+        "/settings/ladders/",
+        "/settings/ladders/1/",
+        "/settings/people/",
     ],
+    "admin": ["/settings/people/", "/settings/email-templates/", "/settings/email-templates/ticket_solved/"],
     "ana": ["/tickets/", "/tickets/1/", "/tickets/new/"],
 }
 

@@ -19,6 +19,11 @@ def user_role(*, user: AbstractBaseUser | AnonymousUser) -> Role | None:
     """The strongest role a user holds; None for anonymous or inactive users."""
     if not user.is_authenticated or not user.is_active:
         return None
+    return account_role(user=user)
+
+
+def account_role(*, user: AbstractBaseUser | AnonymousUser) -> Role:
+    """The role an account is set up with, active or not (what Settings → People shows and changes)."""
     if getattr(user, "is_superuser", False):
         return Role.ADMIN
     profile = agent_profile_of(user=user)

@@ -22,7 +22,7 @@ from typing import Any
 
 from django.conf import settings
 from django.template import TemplateSyntaxError, engines
-from django.template.loader import render_to_string
+from django.template.loader import get_template, render_to_string
 
 from escalada.notifications.batching import memo
 from escalada.notifications.models import MailTemplate
@@ -71,16 +71,58 @@ def _from_string(source: str, context: dict[str, Any], *, is_html: bool) -> str:
     return str(engines["django"].from_string(wrapped).render(context))
 
 
+def render_draft(*, subject: str, body_text: str, body_html: str, context: dict[str, Any]) -> RenderedMail:
+    """A template's parts rendered as real mail renders an admin's version (check them with
+    `template_problems` first): what the preview shows, without saving anything."""
+    html = _from_string(body_html, context, is_html=True) if body_html.strip() else ""
+    return RenderedMail(
+        subject=" ".join(_from_string(subject, context, is_html=False).split()),
+        body_text=_from_string(body_text, context, is_html=False),
+        body_html=html,
+    )
+
+
+def shipped_sources(kind: str) -> tuple[str, str, str]:
+    """The shipped template's subject, text and HTML sources: where an admin's first edit starts."""
+    parts = []
+    for suffix in (".subject.txt", ".txt", ".html"):
+        template = get_template(f"notifications/email/{kind}{suffix}")
+        parts.append(str(template.template.source))  # type: ignore[attr-defined]
+    return parts[0].strip(), parts[1], parts[2]
+
+
+def sample_context() -> dict[str, Any]:
+    """The variables of a made-up ticket (DESIGN.md's Ana at Northwind), for previews before any
+    real ticket exists."""
+    base = settings.BASE_URL.rstrip("/")
+    return {
+        "ticket": {
+            "number": 1042,
+            "subject": "My account balance is wrong since the last invoice",
+            "status": "Open",
+            "priority": "High",
+            "url": f"{base}/tickets/1042/",
+        },
+        "requester": {"name": "Ana Lima", "email": "ana@northwind.example"},
+        "message": {
+            "text": "We found a rounding defect in the invoice totals; a credit note is on its way.",
+            "html": "<p>We found a rounding defect in the invoice totals; a credit note is on its way.</p>",
+            "author": "Sam Carter",
+        },
+        "resolution": {"summary": "A rounding defect in invoice totals; we credited the difference and fixed the rounding."},
+        "reopen_url": f"{base}/support/reopen/sample",
+        "token": "[#1042]",
+        "support_address": settings.DEFAULT_FROM_EMAIL,
+    }
+
+
 def render_mail(kind: str, context: dict[str, Any]) -> RenderedMail:
     custom = memo(("mail_template", kind), lambda: MailTemplate.objects.filter(kind=kind).first())
     if custom is not None:
-        subject = _from_string(custom.subject, context, is_html=False)
-        text = _from_string(custom.body_text, context, is_html=False)
-        html = _from_string(custom.body_html, context, is_html=True) if custom.body_html.strip() else ""
-    else:
-        subject = render_to_string(f"notifications/email/{kind}.subject.txt", context)
-        text = render_to_string(f"notifications/email/{kind}.txt", context)
-        html = render_to_string(f"notifications/email/{kind}.html", context)
+        return render_draft(subject=custom.subject, body_text=custom.body_text, body_html=custom.body_html, context=context)
+    subject = render_to_string(f"notifications/email/{kind}.subject.txt", context)
+    text = render_to_string(f"notifications/email/{kind}.txt", context)
+    html = render_to_string(f"notifications/email/{kind}.html", context)
     return RenderedMail(subject=" ".join(subject.split()), body_text=text, body_html=html)
 
 

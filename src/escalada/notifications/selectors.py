@@ -8,7 +8,7 @@ from django.db.models import QuerySet
 from escalada.accounts.models import Role
 from escalada.accounts.selectors import user_role
 from escalada.base.errors import NotFound, PermissionDenied
-from escalada.notifications.models import InboundMail, OutboxMessage, WebhookSubscription
+from escalada.notifications.models import InboundMail, MailTemplate, OutboxMessage, WebhookSubscription
 
 
 def _require_admin(user: AbstractBaseUser | AnonymousUser) -> None:
@@ -68,3 +68,10 @@ def webhook_recent_calls(*, subscription_ids: list[int], limit: int = 500) -> li
         .order_by("-pk")
         .only("pk", "subscription_id", "kind", "state", "attempts", "last_error", "created_at", "sent_at")[:limit]
     )
+
+
+def mail_template_list(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[MailTemplate]:
+    """Admins' versions of the customer e-mails (a kind without one uses the shipped template)."""
+    if user_role(user=user) != Role.ADMIN:
+        raise PermissionDenied("Only admins see and change e-mail templates.")
+    return MailTemplate.objects.order_by("kind")

@@ -25,8 +25,8 @@ from escalada.audit.services import event_record
 from escalada.base.errors import Conflict, ValidationFailed
 from escalada.base.wake import wake_workers
 from escalada.notifications.batching import deferred, memo
-from escalada.notifications.mail_templates import mail_context, render_mail
-from escalada.notifications.models import OutboxChannel, OutboxMessage, OutboxState, WebhookSubscription
+from escalada.notifications.mail_templates import mail_context, render_mail, template_problems
+from escalada.notifications.models import MailTemplate, OutboxChannel, OutboxMessage, OutboxState, WebhookSubscription
 from escalada.notifications.ssrf import url_problem
 from escalada.tickets.models import Message, Ticket
 
@@ -355,3 +355,27 @@ def outbox_replay(*, message: OutboxMessage, actor: User | None, now: datetime |
         after={"state": message.state},
     )
     return message
+
+
+@transaction.atomic
+def mail_template_save(*, kind: str, subject: str, body_text: str, body_html: str, actor: User | None) -> MailTemplate:
+    """An admin's version of a customer e-mail; a template that does not parse saves nothing."""
+    errors = template_problems(kind=kind, subject=subject, body_text=body_text, body_html=body_html)
+    if errors:
+        raise ValidationFailed(errors)
+    parts = {"subject": subject, "body_text": body_text, "body_html": body_html}
+    template, created = MailTemplate.objects.update_or_create(kind=kind, defaults={**parts, "updated_at": timezone.now()})
+    event_record(
+        subject_type="mail_template",
+        subject_id=template.pk,
+        kind="mail_template.changed",
+        is_new_subject=created,
+        actor=actor,
+        after={"kind": kind, **parts},
+    )
+    return template
+
+
+def mail_template_reset(*, kind: str) -> None:
+    """Back to the shipped template."""
+    MailTemplate.objects.filter(kind=kind).delete()

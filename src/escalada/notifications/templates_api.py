@@ -13,9 +13,9 @@ from ninja import Router, Schema, Status
 
 from escalada.accounts.models import Role
 from escalada.accounts.selectors import user_role
-from escalada.audit.services import event_record
 from escalada.base.errors import NotFound, PermissionDenied, ValidationFailed
 from escalada.base.schemas import DbId, ErrorOut, StrictSchema
+from escalada.notifications import services
 from escalada.notifications.mail_templates import KINDS, mail_context, render_mail, template_problems
 from escalada.notifications.models import MailTemplate
 from escalada.tickets.models import Message, Ticket
@@ -86,28 +86,14 @@ def template_list(request: HttpRequest) -> list[dict[str, Any]]:
 def template_put(request: HttpRequest, kind: str, payload: TemplateIn) -> dict[str, Any]:
     user = _admin(request)
     _kind(kind)
-    errors = template_problems(kind=kind, subject=payload.subject, body_text=payload.body_text, body_html=payload.body_html)
-    if errors:
-        raise ValidationFailed(errors)
-    with transaction.atomic():
-        template, created = MailTemplate.objects.update_or_create(
-            kind=kind, defaults={**payload.model_dump(), "updated_at": timezone.now()}
-        )
-        event_record(
-            subject_type="mail_template",
-            subject_id=template.pk,
-            kind="mail_template.changed",
-            is_new_subject=created,
-            actor=user,
-            after={"kind": kind, **payload.model_dump()},
-        )
+    services.mail_template_save(kind=kind, actor=user, **payload.model_dump())
     return _out(kind)
 
 
 @router.delete("/mail-templates/{kind}", response={204: None, **ERRORS}, summary="Back to the shipped template")
 def template_reset(request: HttpRequest, kind: str) -> Status[None]:
     _admin(request)
-    MailTemplate.objects.filter(kind=_kind(kind)).delete()
+    services.mail_template_reset(kind=_kind(kind))
     return Status(204, None)
 
 
