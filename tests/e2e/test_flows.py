@@ -176,3 +176,26 @@ def test_an_admin_edits_a_ladder_level_and_sees_the_path(browser: Browser, escal
     expect(path.nth(1)).to_contain_text("+ 30 min (business time)")
     expect(path.nth(1)).to_contain_text("assign the escalation manager")
     shot(page, "settings-ladder")
+
+
+def test_a_manager_reads_the_dashboard_and_the_root_cause_report(browser: Browser, escalada_with_demo: RunningEscalada) -> None:  # noqa: F811
+    page = sign_in(browser, escalada_with_demo, "morgan")
+    page.get_by_role("link", name="Dashboard", exact=True).click()
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+    expect(page.locator("#tile-unack .big")).to_have_text(re.compile(r"^\d+$"))
+    expect(page.locator("#tile-health")).to_contain_text("worker(s) reporting")
+    shot(page, "dashboard")
+    page.get_by_role("link", name="Reports", exact=True).click()
+    expect(page.get_by_role("heading", name="Escalation rate")).to_be_visible()
+    # The worker builds the rollups from the demo's changes within a few seconds.
+    expect(page.locator("#report-table tbody tr").first).not_to_contain_text("No tickets", timeout=15_000)
+    page.get_by_role("link", name="Root causes").click()
+    expect(page.get_by_role("heading", name="Recurring root causes")).to_be_visible()
+    expect(page.locator("svg.chart")).to_be_visible()
+    shot(page, "report-root-causes")
+    page.get_by_label("From", exact=True).fill("2026-12-31")
+    page.get_by_label("To", exact=True).fill("2026-01-01")
+    page.get_by_role("button", name="Show").click()
+    expect(page.locator(".field-error").first).to_have_text(
+        "The range starts after it ends; choose a start on or before the end."
+    )

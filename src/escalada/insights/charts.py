@@ -49,7 +49,7 @@ def bar_chart(items: Sequence[tuple[str, float | None]], *, title: str, unit: st
 def pareto_chart(items: Sequence[tuple[str, int, float]], *, title: str) -> SafeString:
     """Bars from the largest count down, with the running share as a line on a 0–100 % scale."""
     count = max(len(items), 1)
-    plot_w, plot_h, left, top = 640, 220, 50, 10
+    plot_w, plot_h, left, top = 640, 220, 50, 24
     step = plot_w / count
     peak = max((n for _, n, _ in items), default=0) or 1
     parts = [
