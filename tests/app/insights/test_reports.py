@@ -162,3 +162,54 @@ def test_a_ticket_moving_team_moves_its_numbers(week: dict[str, Ticket], world: 
     catch_up()
     assert {row["label"]: row["tickets"] for row in escalation_rate(WEEK, "team").rows} == {"Support": 1, "Finance": 2}
     assert TicketRollup.objects.filter(tickets__lt=0).count() == 0
+
+
+def test_approval_turnaround_and_time_to_resolve(world: World) -> None:
+    """A week later: Sam escalates at 10:00, asks for sign-off at 10:30, Morgan approves at 12:00
+    (1 h 30 min), the root cause is recorded and the escalation resolved at 13:00 (3 h)."""
+    from escalada.desk import escalate as escalating
+    from escalada.escalations import configuration, records
+
+    configuration.default_lists_ensure()
+    ticket = verbs.ticket_open(
+        subject="Refund twice",
+        description="Charged twice.",
+        requester=world.ana,
+        channel="email",
+        actor=None,
+        team=world.support,
+        now=berlin(14, 9, 0, month=12),
+    )
+    escalation = escalating.escalate(
+        ticket=ticket,
+        actor=world.sam.user,
+        request=escalating.EscalateRequest(reason="billing-dispute", handoff_note="Double charge confirmed in the ledger."),
+        now=berlin(14, 10, 0, month=12),
+    )
+    records.approval_request(
+        escalation=escalation, actor=world.sam.user, note="Refund needs sign-off.", now=berlin(14, 10, 30, month=12)
+    )
+    escalating.decide(
+        escalation=escalation, actor=world.morgan.user, is_approved=True, comment="Refund it.", now=berlin(14, 12, 0, month=12)
+    )
+    records.root_cause_save(
+        escalation=escalation,
+        data={
+            "category": "process",
+            "description": "The retry charged again.",
+            "corrective_action": "Refunded.",
+            "preventive_action": "Idempotent charges.",
+            "owning_team_id": world.support.pk,
+            "customer_summary": "A retry charged you twice.",
+        },
+        actor=world.sam.user,
+        now=berlin(14, 12, 30, month=12),
+    )
+    escalating.resolve(escalation=escalation, actor=world.morgan.user, now=berlin(14, 13, 0, month=12))
+    catch_up()
+    week = ReportFilter(start=date(2026, 12, 14), end=date(2026, 12, 20))
+    times = {row["label"]: (row["count"], row["average_s"]) for row in escalation_times(week).rows}
+    assert times["Time to escalate (created → first escalation)"] == (1, 3600.0)
+    assert times["Approval turnaround (requested → decided)"] == (1, 5400.0)
+    assert times["Time to resolve an escalation (opened → resolved)"] == (1, 10800.0)
+    assert times["Time in tier 2"] == (1, 10800.0)
