@@ -151,19 +151,25 @@ def cmd_mail_imap(args: argparse.Namespace) -> int:
 
     from escalada.mail_poller import ImapAccount, poll_forever, poll_once
 
-    account = ImapAccount.from_settings()
-    if not account.host or not account.user:
-        raise UsageError("Set ESCALADA_IMAP_HOST, ESCALADA_IMAP_USER and ESCALADA_IMAP_PASSWORD to poll a mailbox.")
+    accounts = ImapAccount.all_active()
+    if not accounts:
+        raise UsageError(
+            "No mailbox to poll: add one in Settings → Channels, or set ESCALADA_IMAP_HOST, ESCALADA_IMAP_USER "
+            "and ESCALADA_IMAP_PASSWORD."
+        )
     if args.once:
-        try:
-            print(f"stored: {poll_once(account)}")
-        except OSError as exc:
-            raise UsageError(f"Cannot reach {account.host}:{account.port}: {exc.strerror or exc}.") from None
+        stored = 0
+        for account in accounts:
+            try:
+                stored += poll_once(account)
+            except OSError as exc:
+                raise UsageError(f"Cannot reach {account.host}:{account.port}: {exc.strerror or exc}.") from None
+        print(f"stored: {stored}")
         return 0
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
     signal.signal(signal.SIGINT, lambda signum, frame: stop.set())
-    poll_forever(account, every=settings.ESCALADA_IMAP_EVERY_SECONDS, stop=stop)
+    poll_forever(every=settings.ESCALADA_IMAP_EVERY_SECONDS, stop=stop)
     return 0
 
 

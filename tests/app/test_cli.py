@@ -89,8 +89,22 @@ def test_mail_imap_without_a_mailbox_says_what_to_set(capsys: pytest.CaptureFixt
     assert main(["mail", "imap", "--once"]) == 2
     assert (
         capsys.readouterr().err
-        == "escalada: Set ESCALADA_IMAP_HOST, ESCALADA_IMAP_USER and ESCALADA_IMAP_PASSWORD to poll a mailbox.\n"
+        == "escalada: No mailbox to poll: add one in Settings → Channels, or set ESCALADA_IMAP_HOST, ESCALADA_IMAP_USER and ESCALADA_IMAP_PASSWORD.\n"
     )
     settings.ESCALADA_IMAP_HOST, settings.ESCALADA_IMAP_USER, settings.ESCALADA_IMAP_PORT = "127.0.0.1", "x", 1
     assert main(["mail", "imap", "--once"]) == 2
     assert capsys.readouterr().err == "escalada: Cannot reach 127.0.0.1:1: Connection refused.\n"
+
+
+def test_a_bad_report_time_zone_stops_the_start_with_a_sentence(tmp_path: Any) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "ESCALADA_REPORT_TIME_ZONE": "Mars/Olympus", "ESCALADA_DATA_DIR": str(tmp_path)}
+    env.pop("DATABASE_URL", None)
+    done = subprocess.run([sys.executable, "-m", "escalada.cli", "doctor"], env=env, capture_output=True, text=True, check=False)
+    assert (done.returncode, done.stderr) == (
+        2,
+        "escalada: ESCALADA_REPORT_TIME_ZONE must be an IANA time zone such as Europe/Berlin, not 'Mars/Olympus'.\n",
+    )

@@ -209,7 +209,7 @@ ESCALADA_IMAP_FOLDER = env.env_str("ESCALADA_IMAP_FOLDER", "INBOX")
 ESCALADA_IMAP_EVERY_SECONDS = env.env_int("ESCALADA_IMAP_EVERY_SECONDS", default=60)
 # A customer's mail with a line starting with this asks for an escalation (the rest is the reason).
 # Reports count days in this zone (a ticket belongs to the day it was created, here).
-ESCALADA_REPORT_TIME_ZONE = env.env_str("ESCALADA_REPORT_TIME_ZONE", "UTC")
+ESCALADA_REPORT_TIME_ZONE = env.env_zone("ESCALADA_REPORT_TIME_ZONE", "UTC")
 ESCALADA_ESCALATE_KEYWORD = env.env_str("ESCALADA_ESCALATE_KEYWORD", default="#escalate")
 # Ladder steps overdue by more than this (after downtime) fire once, marked late, without
 # replaying every missed repeat.

@@ -1,8 +1,8 @@
 """`POST /api/v1/intake/{channel}`: tickets from chat, phone, social and other systems.
 
 Two ways in: an agent's or an integration user's API token, or — for systems that cannot hold a
-user's token, like a chat or social webhook — an HMAC signature with the shared secret
-`ESCALADA_INTAKE_SECRET`:
+user's token, like a chat or social webhook — an HMAC signature with a shared secret: one made in
+Settings → Channels (several may be active, for rotation) or `ESCALADA_INTAKE_SECRET`:
 
     X-Escalada-Timestamp: <unix seconds>
     X-Escalada-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<raw body>">
@@ -18,10 +18,10 @@ import hmac
 import time
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.http import HttpRequest
+from django.utils import timezone
 from ninja import Field, Router, Schema, Status
 from ninja.security import APIKeyHeader
 
@@ -32,6 +32,7 @@ from escalada.base.schemas import ErrorOut, StrictSchema
 from escalada.customers.services import contact_find_or_create, email_problem
 from escalada.desk import verbs
 from escalada.desk.schemas import TicketDetailOut
+from escalada.notifications.channels import intake_secret_used, intake_secrets_active
 from escalada.tickets import selectors, services
 from escalada.tickets.models import Message, Priority, Ticket
 
@@ -46,14 +47,19 @@ class IntakeSignatureAuth(APIKeyHeader):
     param_name = "X-Escalada-Signature"
 
     def authenticate(self, request: HttpRequest, key: str | None) -> str | None:
-        secret = settings.ESCALADA_INTAKE_SECRET
         stamp = request.headers.get("X-Escalada-Timestamp", "")
-        if not secret or not key or not key.startswith("sha256=") or not stamp.isdigit():
+        if not key or not key.startswith("sha256=") or not stamp.isdigit():
             return None
         if abs(time.time() - int(stamp)) > SIGNATURE_WINDOW_SECONDS:
             return None
-        expected = hmac.new(secret.encode(), stamp.encode() + b"." + request.body, hashlib.sha256).hexdigest()
-        return SIGNED if hmac.compare_digest(expected, key.removeprefix("sha256=")) else None
+        given = key.removeprefix("sha256=")
+        for secret_id, secret in intake_secrets_active():
+            expected = hmac.new(secret.encode(), stamp.encode() + b"." + request.body, hashlib.sha256).hexdigest()
+            if hmac.compare_digest(expected, given):
+                if secret_id is not None:
+                    intake_secret_used(secret_id=secret_id, now=timezone.now())
+                return SIGNED
+        return None
 
 
 class IntakeIn(StrictSchema):

@@ -169,3 +169,49 @@ class MailTemplate(models.Model):
 
     def __str__(self) -> str:
         return f"template {self.kind}"
+
+
+class Mailbox(models.Model):
+    """An IMAP mailbox `escalada mail imap` fetches customer e-mail from (besides the one in
+    ESCALADA_IMAP_*). The password is stored as given, like a webhook's secret: the poller must
+    send it; protect the database and its backups accordingly."""
+
+    name = models.CharField(max_length=100, unique=True)
+    host = models.CharField(max_length=253)
+    port = models.PositiveIntegerField(default=993)
+    is_ssl = models.BooleanField(default=True)
+    username = models.CharField(max_length=254)
+    password = models.CharField(max_length=500)
+    folder = models.CharField(max_length=200, default="INBOX")
+    is_active = models.BooleanField(default=True)
+    last_polled_at = models.DateTimeField(null=True, blank=True)
+    last_stored = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.username}@{self.host})"
+
+
+class IntakeSecret(models.Model):
+    """A shared secret that signs calls to the intake API (chat, phone, social webhooks). Several
+    may be active at once, so a secret is rotated without a gap: add the new one, move the
+    integration over, revoke the old one."""
+
+    name = models.CharField(max_length=100)
+    secret = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=12)  # what the list shows
+    created_at = models.DateTimeField()
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
