@@ -43,6 +43,11 @@ def run_child(*, script: str, db: str, args: list[str], env_extra: dict[str, str
         # -P: the script's own folder is not an import location (bench/calendar.py would
         # shadow the standard library's calendar module).
         command = [sys.executable, "-P", script, "--child", *args]
-        output = subprocess.run(command, env=env, check=True, capture_output=True, text=True).stdout
+        done = subprocess.run(command, env=env, check=False, capture_output=True, text=True)
+        if done.returncode != 0:
+            # The child's traceback says what went wrong; without it a failed run says nothing.
+            sys.stderr.write(done.stderr[-5000:])
+            raise SystemExit(f"{script} failed (exit {done.returncode}); its error output is above.")
+        output = done.stdout
     result: dict[str, object] = json.loads(output.strip().splitlines()[-1])
     return result

@@ -10,7 +10,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db.models import Count, F, Q
+from django.db.models import Count
 
 from escalada.accounts.models import Team
 from escalada.escalations.models import ACTIVE_STATUSES, Escalation, EscalationStatus
@@ -18,10 +18,9 @@ from escalada.insights.facts import report_zone
 from escalada.insights.health import health
 from escalada.notifications.models import OutboxMessage, OutboxState
 from escalada.sla.models import Clock, ClockState
-from escalada.tickets.models import Status, Ticket
+from escalada.tickets.models import AWAITING_AGENT, Status, Ticket
 
 OPEN_STATUSES = (Status.NEW, Status.OPEN, Status.PENDING, Status.ON_HOLD)
-AWAITING_AGENT = (Status.NEW, Status.OPEN)
 SOON = timedelta(hours=1)
 
 
@@ -82,9 +81,8 @@ def dashboard(*, now: datetime) -> Dashboard:
     soon_rows = list(soon.values("ticket__team_id").annotate(n=Count("pk")).values_list("ticket__team_id", "n"))
     midnight = datetime.combine(now.astimezone(report_zone()).date(), time(0), tzinfo=report_zone())
     waiting = (
-        Ticket.objects.filter(status__in=AWAITING_AGENT, last_customer_message_at__isnull=False)
-        .filter(Q(last_agent_reply_at__isnull=True) | Q(last_agent_reply_at__lt=F("last_customer_message_at")))
-        .order_by("last_customer_message_at", "pk")
+        Ticket.objects.filter(AWAITING_AGENT)
+        .order_by("last_customer_message_at")
         .values("pk", "number", "subject", "last_customer_message_at")
         .first()
     )

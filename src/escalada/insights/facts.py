@@ -63,13 +63,17 @@ class Facts:
 
 
 def rows_of(contribution: dict[str, Any]) -> list[tuple[str, Key, Measures]]:
-    """A stored contribution as rollup rows: ("ticket" | "escalation", key, measures)."""
+    """A stored contribution as rollup rows: ("ticket" | "escalation", key, measures), once for
+    the day and once for the month."""
     if not contribution:
         return []
     raw = contribution["dims"]
-    dims: Key = (date.fromisoformat(raw[0]), *raw[1:])
-    rows: list[tuple[str, Key, Measures]] = [("ticket", dims, dict(contribution["t"]))]
-    rows += [("escalation", (*dims, reason, cause), dict(m)) for reason, cause, m in contribution["e"]]
+    day = date.fromisoformat(raw[0])
+    rows: list[tuple[str, Key, Measures]] = []
+    for grain, start in (("d", day), ("m", day.replace(day=1))):
+        dims: Key = (grain, start, *raw[1:])
+        rows.append(("ticket", dims, dict(contribution["t"])))
+        rows += [("escalation", (*dims, reason, cause), dict(m)) for reason, cause, m in contribution["e"]]
     return rows
 
 

@@ -9,6 +9,8 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from django.db.models import Q
+
 from escalada.accounts.models import Team
 from escalada.base.errors import ValidationFailed
 from escalada.customers.models import Tier
@@ -30,8 +32,27 @@ class ReportFilter:
     priority: str = ""
     severity: str = ""
 
+    def periods(self) -> Q:
+        """The rollup rows of the range: whole months at month grain, the rest day by day."""
+        first_whole = self.start if self.start.day == 1 else _next_month(self.start)
+        after_whole = _month_start(self.end + timedelta(days=1))  # the month after the last whole one
+        if first_whole >= after_whole:
+            return Q(grain="d", day__gte=self.start, day__lte=self.end)
+        found = Q(grain="m", day__gte=first_whole, day__lt=after_whole)
+        if self.start < first_whole:
+            found |= Q(grain="d", day__gte=self.start, day__lt=first_whole)
+        if after_whole <= self.end:
+            found |= Q(grain="d", day__gte=after_whole, day__lte=self.end)
+        return found
+
+    def rollup_filter(self) -> Q:
+        """The filter on the rollups: the range's periods and the chosen dimensions."""
+        dims = self.lookups()
+        del dims["day__gte"], dims["day__lte"]
+        return self.periods() & Q(**dims)
+
     def lookups(self) -> dict[str, Any]:
-        """Field lookups for the rollups and the fact table (they share the dimension names)."""
+        """Field lookups for the fact table (one row per ticket, by creation day)."""
         found: dict[str, Any] = {"day__gte": self.start, "day__lte": self.end}
         if self.team_id is not None:
             found["team_id"] = self.team_id
@@ -70,6 +91,14 @@ class ReportFilter:
             if getattr(self, name):
                 query[key] = getattr(self, name)
         return query
+
+
+def _month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def _next_month(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
 
 
 def filter_parse(data: Mapping[str, str], *, today: date) -> ReportFilter:

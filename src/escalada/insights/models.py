@@ -18,6 +18,10 @@ from django.db import models
 # Dimensions of both rollups, in key order. Absent values are 0 / "" (never NULL, so the
 # unique key matches them).
 DIMENSIONS = ("day", "team_id", "category_id", "channel", "priority", "severity", "org_tier", "policy_id")
+# Each fact is summed twice: per day ("d") and per month ("m", `day` = the 1st). A long range
+# reads the months it covers whole and the days of the months it covers in part.
+GRAINS = ("d", "m")
+ROLLUP_KEYS = ("grain", *DIMENSIONS)
 ESCALATION_KEYS = ("reason_id", "root_cause_id")
 
 METRIC_PREFIXES = {"first_response": "fr", "next_response": "nr", "resolution": "res"}
@@ -83,8 +87,9 @@ class TicketFact(models.Model):
 
 
 class TicketRollup(models.Model):
-    """Tickets created on a day with these dimensions, and what happened to them since."""
+    """Tickets created on a day (or in a month) with these dimensions, and what happened to them since."""
 
+    grain = models.CharField(max_length=1, default="d")
     day = models.DateField()
     team_id = models.BigIntegerField(default=0)
     category_id = models.BigIntegerField(default=0)
@@ -123,15 +128,16 @@ class TicketRollup(models.Model):
     csat_esc_good = models.BigIntegerField(default=0)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=list(DIMENSIONS), name="ticket_rollup_key")]
+        constraints = [models.UniqueConstraint(fields=list(ROLLUP_KEYS), name="ticket_rollup_key")]
 
     def __str__(self) -> str:
         return f"{self.day} tickets"
 
 
 class EscalationRollup(models.Model):
-    """Escalations of the tickets created on a day, by dimension, reason and root cause."""
+    """Escalations of the tickets created on a day (or in a month), by dimension, reason and root cause."""
 
+    grain = models.CharField(max_length=1, default="d")
     day = models.DateField()
     team_id = models.BigIntegerField(default=0)
     category_id = models.BigIntegerField(default=0)
@@ -159,7 +165,7 @@ class EscalationRollup(models.Model):
     t4_n = models.BigIntegerField(default=0)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=[*DIMENSIONS, *ESCALATION_KEYS], name="escalation_rollup_key")]
+        constraints = [models.UniqueConstraint(fields=[*ROLLUP_KEYS, *ESCALATION_KEYS], name="escalation_rollup_key")]
 
     def __str__(self) -> str:
         return f"{self.day} escalations"

@@ -107,7 +107,7 @@ def _check_group(group_by: str, allowed: tuple[str, ...]) -> None:
 
 
 def _sums(model: type[TicketRollup] | type[EscalationRollup], f: ReportFilter, group: str | None, names: Iterable[str]) -> Any:
-    rows = model.objects.filter(**f.lookups())
+    rows = model.objects.filter(f.rollup_filter())
     aggregates = {name: Sum(name) for name in names}
     if group is None:
         total = rows.aggregate(**aggregates)
@@ -141,8 +141,12 @@ def escalation_rate(f: ReportFilter, group_by: str = "team") -> Report:
         Column("escalated_pct", "Tickets escalated %", "percent"),
     ]
     notes: list[str] = []
+    measures = ["tickets", "escalations", "escalated"]
+    total_row: dict[str, int] = {}
+    if group_by in ("reason", "customer"):
+        total_row = _sums(TicketRollup, f, None, measures)
     if group_by == "reason":
-        total = _sums(TicketRollup, f, None, ["tickets"])["tickets"]
+        total = total_row["tickets"]
         by_reason = _sums(EscalationRollup, f, "reason_id", ["escalations"])
         labels = _labels("reason", by_reason)
         columns = [columns[0], Column("escalations", "Escalations"), Column("per_100", "Escalations per 100 tickets", "number")]
@@ -164,6 +168,9 @@ def escalation_rate(f: ReportFilter, group_by: str = "team") -> Report:
         rows = _rate_by_customer(f)
         notes.append(f"The {CUSTOMERS_SHOWN} customers with the most escalations in the range.")
     else:
+        grouped = _grouped(f, group_by, measures)
+        # The groups split the tickets: their sums are the totals (no second pass over the rollup).
+        total_row = {name: sum(v[name] for _key, _label, v in grouped) for name in measures}
         rows = [
             {
                 "label": label,
@@ -173,9 +180,8 @@ def escalation_rate(f: ReportFilter, group_by: str = "team") -> Report:
                 "per_100": metrics.ratio(v["escalations"], v["tickets"]),
                 "escalated_pct": metrics.ratio(v["escalated"], v["tickets"]),
             }
-            for _key, label, v in _grouped(f, group_by, ["tickets", "escalations", "escalated"])
+            for _key, label, v in grouped
         ]
-    total_row = _sums(TicketRollup, f, None, ["tickets", "escalations", "escalated"])
     return Report(
         name="escalation-rate",
         title="Escalation rate",
@@ -403,7 +409,7 @@ def root_causes(f: ReportFilter, group_by: str = "category") -> Report:
     ]
     top = [bar.key for bar in bars[:TREND_CATEGORIES]]
     trend_rows = (
-        EscalationRollup.objects.filter(root_cause_id__in=top, **f.lookups())
+        EscalationRollup.objects.filter(f.rollup_filter(), root_cause_id__in=top)
         .annotate(month=TruncMonth("day"))
         .values("month", "root_cause_id")
         .annotate(n=Sum("escalations"))

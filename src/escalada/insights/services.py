@@ -24,6 +24,7 @@ from escalada.insights.models import (
     DIMENSIONS,
     ESCALATION_KEYS,
     ESCALATION_MEASURES,
+    ROLLUP_KEYS,
     TICKET_MEASURES,
     EscalationRollup,
     TicketFact,
@@ -36,8 +37,8 @@ REBUILD_BATCH = 2000
 _PLACEHOLDER_DAY = date(1970, 1, 1)
 
 _TABLES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
-    "ticket": (TicketRollup._meta.db_table, DIMENSIONS, TICKET_MEASURES),
-    "escalation": (EscalationRollup._meta.db_table, (*DIMENSIONS, *ESCALATION_KEYS), ESCALATION_MEASURES),
+    "ticket": (TicketRollup._meta.db_table, ROLLUP_KEYS, TICKET_MEASURES),
+    "escalation": (EscalationRollup._meta.db_table, (*ROLLUP_KEYS, *ESCALATION_KEYS), ESCALATION_MEASURES),
 }
 
 

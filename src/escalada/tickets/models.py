@@ -67,6 +67,13 @@ class Tag(models.Model):
         return self.name
 
 
+# Open tickets whose customer wrote last: the dashboard's "oldest waiting customer" walks this
+# partial index from its oldest entry (the query repeats the condition so the planner uses it).
+AWAITING_AGENT = models.Q(status__in=["new", "open"], last_customer_message_at__isnull=False) & (
+    models.Q(last_agent_reply_at__isnull=True) | models.Q(last_agent_reply_at__lt=models.F("last_customer_message_at"))
+)
+
+
 class Ticket(models.Model):
     number = models.PositiveBigIntegerField(unique=True, null=True, blank=True)
     subject = models.CharField(max_length=250)
@@ -111,7 +118,7 @@ class Ticket(models.Model):
             models.Index(
                 fields=["last_customer_message_at"],
                 name="ticket_awaiting_agent_idx",
-                condition=models.Q(status__in=["new", "open"], last_customer_message_at__isnull=False),
+                condition=AWAITING_AGENT,
             ),
         ]
 

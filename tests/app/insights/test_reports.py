@@ -213,3 +213,26 @@ def test_approval_turnaround_and_time_to_resolve(world: World) -> None:
     assert times["Approval turnaround (requested → decided)"] == (1, 5400.0)
     assert times["Time to resolve an escalation (opened → resolved)"] == (1, 10800.0)
     assert times["Time in tier 2"] == (1, 10800.0)
+
+
+def test_a_range_reads_whole_months_by_month_and_the_rest_by_day() -> None:
+    from django.db.models import Q
+
+    assert ReportFilter(start=date(2026, 1, 15), end=date(2026, 4, 10)).periods() == (
+        Q(grain="m", day__gte=date(2026, 2, 1), day__lt=date(2026, 4, 1))
+        | Q(grain="d", day__gte=date(2026, 1, 15), day__lt=date(2026, 2, 1))
+        | Q(grain="d", day__gte=date(2026, 4, 1), day__lte=date(2026, 4, 10))
+    )
+    assert ReportFilter(start=date(2026, 1, 1), end=date(2026, 12, 31)).periods() == Q(
+        grain="m", day__gte=date(2026, 1, 1), day__lt=date(2027, 1, 1)
+    )
+    assert ReportFilter(start=date(2026, 12, 7), end=date(2026, 12, 13)).periods() == Q(
+        grain="d", day__gte=date(2026, 12, 7), day__lte=date(2026, 12, 13)
+    )
+
+
+def test_a_whole_month_and_its_days_give_the_same_report(week: dict[str, Ticket]) -> None:
+    december = ReportFilter(start=date(2026, 12, 1), end=date(2026, 12, 31))
+    by_days = ReportFilter(start=date(2026, 12, 2), end=date(2026, 12, 31))  # not whole: read by day
+    assert rows(escalation_rate(december, "team")) == rows(escalation_rate(by_days, "team"))
+    assert rows(sla_compliance(december, "metric")) == rows(sla_compliance(by_days, "metric"))
