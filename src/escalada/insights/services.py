@@ -126,7 +126,9 @@ def _apply(rows: Sequence[tuple[str, Key, Measures]]) -> None:
     for table in ("ticket", "escalation"):
         db_table, keys, names = _TABLES[table]
         params = []
-        for (kind, key), counts in merged.items():
+        # In key order: two workers updating overlapping rows lock them in the same order, so
+        # one waits for the other instead of deadlocking.
+        for (kind, key), counts in sorted(merged.items(), key=lambda item: item[0][1]):
             if kind == table and any(counts.values()):
                 params.append([*key, *(counts.get(name, 0) for name in names)])
         if params:
