@@ -54,6 +54,14 @@ class EventStreamHead(models.Model):
 # Subjects whose changes feed read models (the report rollups): a ticket, an escalation of a
 # ticket, an organization (its tier is a report dimension of all its tickets).
 MARKED_SUBJECTS = frozenset({"ticket", "escalation", "organization"})
+# Events that only record that a timer fired and people were told: no report fact depends on
+# them (a level's actions that change the ticket record events of their own). Not marking them
+# keeps a storm of ladder notifications from queueing a refresh per ticket for nothing.
+UNMARKED_KINDS = frozenset({"escalation.level_fired", "sla.warning"})
+
+
+def is_marked(subject_type: str, kind: str) -> bool:
+    return subject_type in MARKED_SUBJECTS and kind not in UNMARKED_KINDS
 
 
 class Change(models.Model):
