@@ -7,6 +7,7 @@ class BaseConfig(AppConfig):
     verbose_name = "Escalada base"
 
     def ready(self) -> None:
-        from escalada.base import converters
+        from escalada.base import converters, lookups
 
         converters.register()
+        lookups.register()

@@ -18,9 +18,10 @@ from escalada.insights.facts import report_zone
 from escalada.insights.health import health
 from escalada.notifications.models import OutboxMessage, OutboxState
 from escalada.sla.models import Clock, ClockState
-from escalada.tickets.models import AWAITING_AGENT, Status, Ticket
+from escalada.tickets.models import AWAITING_AGENT_QUERY, OPEN_STATUS_VALUES, Ticket
 
-OPEN_STATUSES = (Status.NEW, Status.OPEN, Status.PENDING, Status.ON_HOLD)
+# The conditions of the partial indexes, written into the SQL (base/lookups.py) so SQLite uses them.
+OPEN_STATUSES = OPEN_STATUS_VALUES
 SOON = timedelta(hours=1)
 
 
@@ -69,10 +70,22 @@ def _team_names(ids: Sequence[int | None]) -> dict[int | None, str]:
 
 
 def dashboard(*, now: datetime) -> Dashboard:
-    open_by_status = dict(
-        Ticket.objects.filter(status__in=OPEN_STATUSES).values("status").annotate(n=Count("pk")).values_list("status", "n")
-    )
-    active = Escalation.objects.filter(status__in=ACTIVE_STATUSES)
+    # One pass over the partial index of open tickets, in its own order (status, assignee): the
+    # counts by status and the load per agent. Grouping by assignee alone would steer SQLite to
+    # the index of all tickets by assignee.
+    open_by_status: dict[str, int] = {}
+    load: dict[int, int] = {}
+    for status, assignee_id, n in (
+        Ticket.objects.filter(status__literal_in=OPEN_STATUSES)
+        .values("status", "assignee_id")
+        .annotate(n=Count("pk"))
+        .order_by("status", "assignee_id")
+        .values_list("status", "assignee_id", "n")
+    ):
+        open_by_status[status] = open_by_status.get(status, 0) + n
+        if assignee_id is not None:
+            load[assignee_id] = load.get(assignee_id, 0) + n
+    active = Escalation.objects.filter(status__literal_in=ACTIVE_STATUSES)
     by_level = dict(active.values("level").annotate(n=Count("pk")).order_by("level").values_list("level", "n"))
     by_status = dict(active.values("status").annotate(n=Count("pk")).values_list("status", "n"))
     by_team_rows = list(active.values("to_team_id").annotate(n=Count("pk")).values_list("to_team_id", "n"))
@@ -81,17 +94,12 @@ def dashboard(*, now: datetime) -> Dashboard:
     soon_rows = list(soon.values("ticket__team_id").annotate(n=Count("pk")).values_list("ticket__team_id", "n"))
     midnight = datetime.combine(now.astimezone(report_zone()).date(), time(0), tzinfo=report_zone())
     waiting = (
-        Ticket.objects.filter(AWAITING_AGENT)
+        Ticket.objects.filter(AWAITING_AGENT_QUERY)
         .order_by("last_customer_message_at")
         .values("pk", "number", "subject", "last_customer_message_at")
         .first()
     )
-    load_rows = list(
-        Ticket.objects.filter(status__in=OPEN_STATUSES, assignee__isnull=False)
-        .values("assignee_id")
-        .annotate(n=Count("pk"))
-        .values_list("assignee_id", "n")
-    )
+    load_rows = sorted(load.items())
     users = {u.pk: u.get_full_name() or u.username for u in User.objects.filter(pk__in=[pk for pk, _ in load_rows])}
     teams = _team_names([pk for pk, _ in by_team_rows] + [pk for pk, _ in soon_rows])
     report = health(now=now)

@@ -74,6 +74,12 @@ AWAITING_AGENT = models.Q(status__in=["new", "open"], last_customer_message_at__
 )
 
 
+AWAITING_AGENT_QUERY = models.Q(status__literal_in=["new", "open"], last_customer_message_at__isnull=False) & (
+    models.Q(last_agent_reply_at__isnull=True) | models.Q(last_agent_reply_at__lt=models.F("last_customer_message_at"))
+)
+OPEN_STATUS_VALUES = ("new", "open", "pending", "on_hold")
+
+
 class Ticket(models.Model):
     number = models.PositiveBigIntegerField(unique=True, null=True, blank=True)
     subject = models.CharField(max_length=250)
@@ -113,7 +119,7 @@ class Ticket(models.Model):
             models.Index(
                 fields=["status", "assignee"],
                 name="ticket_open_assignee_idx",
-                condition=models.Q(status__in=["new", "open", "pending", "on_hold"]),
+                condition=models.Q(status__in=list(OPEN_STATUS_VALUES)),
             ),
             models.Index(
                 fields=["last_customer_message_at"],
