@@ -25,6 +25,8 @@ $(VENV)/.dev-installed: $(VENV)/.installed
 	@touch $@
 
 # Browser assets (tinykeys) from the npm registry, pinned by package-lock.json; served as static files.
+# npm ci also installs the devDependencies (axe-core, for the accessibility tests only; settings.py
+# serves tinykeys/dist alone, so it is never shipped to a browser): keep it without --omit=dev.
 node_modules/.installed: package.json package-lock.json
 	@command -v npm >/dev/null || { echo "error: Escalada's browser assets are installed with npm; install Node.js (which brings npm) first." >&2; exit 1; }
 	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error

@@ -37,6 +37,15 @@ class EntryForm(forms.Form):
     is_active = forms.BooleanField(required=False, initial=True, label="Active")
 
 
+# One page holds an "add" form per list and one for playbooks, all with a field called name:
+# each gets its own ids, so every label points at its own field.
+PLAYBOOK_IDS = "id_playbook_%s"
+
+
+def _entry_ids(kind: str) -> str:
+    return f"id_{kind}_%s"
+
+
 class PlaybookForm(forms.Form):
     playbook = forms.IntegerField(required=False, widget=forms.HiddenInput)
     name = forms.CharField(max_length=200)
@@ -95,12 +104,12 @@ def lists_page(request: HttpRequest) -> HttpResponse:
         if not is_admin:
             return _forbidden(request, "Only admins change the escalation lists and playbooks.")
         if "steps" in request.POST:
-            playbook_form = PlaybookForm(request.POST)
+            playbook_form = PlaybookForm(request.POST, auto_id=PLAYBOOK_IDS)
             if _save_playbook(playbook_form, user):
                 messages.success(request, "Playbook saved.")
                 return redirect("escalation-lists")
         else:
-            entry_form = EntryForm(request.POST)
+            entry_form = EntryForm(request.POST, auto_id=_entry_ids(request.POST.get("kind", "")))
             if _save_entry(entry_form, user):
                 messages.success(request, "List saved.")
                 return redirect("escalation-lists")
@@ -111,7 +120,7 @@ def lists_page(request: HttpRequest) -> HttpResponse:
             "entries": list(configuration.LISTS[kind].objects.order_by("rank", "name")),
             "form": entry_form
             if entry_form is not None and entry_form.data.get("kind") == kind
-            else EntryForm(initial={"kind": kind}),
+            else EntryForm(initial={"kind": kind}, auto_id=_entry_ids(kind)),
         }
         for kind, title in TITLES.items()
     ]
@@ -120,7 +129,7 @@ def lists_page(request: HttpRequest) -> HttpResponse:
         "nav": "lists",
         "lists": lists,
         "playbooks": playbooks,
-        "playbook_form": playbook_form or PlaybookForm(),
+        "playbook_form": playbook_form or PlaybookForm(auto_id=PLAYBOOK_IDS),
         "is_admin": is_admin,
     }
     return render(request, "escalations/lists.html", context, status=422 if request.method == "POST" else 200)

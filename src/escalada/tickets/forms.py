@@ -70,6 +70,11 @@ class ReplyForm(forms.Form):
 class StatusForm(forms.Form):
     status = forms.ChoiceField(choices=Status.choices)
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # The ticket page also holds the reply form's status field: its own ids keep the labels apart.
+        kwargs.setdefault("auto_id", "id_set_%s")
+        super().__init__(*args, **kwargs)
+
 
 class AssignForm(forms.Form):
     team = forms.ModelChoiceField(queryset=Team.objects.order_by("name"), required=False, empty_label="No team")

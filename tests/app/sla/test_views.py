@@ -186,7 +186,7 @@ def test_overlapping_hours_on_tuesday_are_refused_next_to_tuesday(
     html = response.content.decode()
     assert response.status_code == 422
     tuesday = html[html.index('id="day-tue"') : html.index('id="day-wed"')]
-    assert '<p class="field-error" role="alert">tue: 09:00-12:00 and 11:00-17:00 overlap.</p>' in tuesday
+    assert '<p class="field-error" role="alert" id="id_tue_error">tue: 09:00-12:00 and 11:00-17:00 overlap.</p>' in tuesday
     assert 'value="09:00-12:00, 11:00-17:00"' in tuesday
     assert html.count("field-error") == 1
     assert (_calendar_state(berlin), Event.objects.count()) == (before, events)

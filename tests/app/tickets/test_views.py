@@ -79,7 +79,9 @@ def test_reply_errors_show_next_to_the_field(world: World, web_as: dict[str, Cli
         f"/tickets/{world.ticket_a.pk}/reply", {"body": "", "visibility": "public"}, headers={"HX-Request": "true"}
     )
     assert response.status_code == 200
-    assert '<p class="field-error" role="alert">This field is required.</p>' in response.content.decode()
+    html = response.content.decode()
+    assert '<p class="field-error" role="alert" id="id_body_error">This field is required.</p>' in html
+    assert 'aria-invalid="true" aria-describedby="id_body_error"' in html  # a screen reader reads it with the field
     assert Event.objects.count() == before
 
 
