@@ -60,7 +60,7 @@ $(VENV)/.bench-installed: $(VENV)/.dev-installed
 	$(BIN)/pip install -q -c constraints.txt -e '.[dev,bench]'
 	@touch $@
 
-bench: $(VENV)/.bench-installed node_modules/.installed ## benchmarks (print figures): calendar, clock recompute, outbox, API ingest, timers vs procrastinate, queue page
+bench: $(VENV)/.bench-installed node_modules/.installed ## benchmarks (print figures): calendar, clock recompute, outbox, API ingest, timers vs procrastinate, queue page, dashboard and reports
 	$(BIN)/python bench/calendar.py
 	$(BIN)/python bench/recompute.py
 	$(BIN)/python bench/outbox.py
@@ -68,6 +68,8 @@ bench: $(VENV)/.bench-installed node_modules/.installed ## benchmarks (print fig
 	$(BIN)/python bench/timers.py --tickets 20000 --db sqlite --workers 1
 	$(BIN)/python bench/timers.py --tickets 20000 --db postgres --workers 3
 	$(BIN)/python bench/ui.py --tickets 1000
+	$(BIN)/python bench/dashboard.py --tickets 100000 --db sqlite
+	$(BIN)/python bench/dashboard.py --tickets 100000 --db postgres
 
 format: $(VENV)/.dev-installed ## format the code
 	$(BIN)/ruff format src tests bench

@@ -55,6 +55,7 @@ SCREENS = {
         "/settings/outbox/",
         "/settings/webhooks/",
         "/settings/inbound-mail/",
+        "/settings/channels/",
     ],
     "ana": ["/tickets/", "/tickets/1/", "/tickets/new/", "/organizations/"],
 }
