@@ -35,7 +35,8 @@ class MailboxForm(forms.Form):
 class SecretForm(forms.Form):
     # Its own ids: the mailbox form on the same page has a "name" field too.
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, auto_id="secret_%s", **kwargs)
+        kwargs.setdefault("auto_id", "secret_%s")
+        super().__init__(*args, **kwargs)
 
     name = forms.CharField(label="Used by", max_length=100, help_text="E.g. “Chat widget” or “Phone system”.")
 
