@@ -35,7 +35,7 @@ from escalada.escalations.models import (
 from escalada.insights.models import EscalationRollup, TicketFact, TicketRollup
 from escalada.notifications.models import IntakeSecret, Mailbox, MailTemplate, OutboxMessage, WebhookSubscription
 from escalada.sla.models import Calendar, Clock, Policy, Target, TicketPolicy
-from escalada.tickets.models import Message, Tag, Ticket
+from escalada.tickets.models import Message, SavedView, Tag, Ticket
 from escalada.tickets.services import ticket_create
 from tests.app.factories import AgentFactory, ContactFactory, DomainFactory, OrganizationFactory, TeamFactory, UserFactory
 
@@ -130,7 +130,7 @@ def database_state() -> dict[str, list[dict[str, Any]]]:
     models += [Calendar, Policy, Target, Clock, TicketPolicy, OutboxMessage, WebhookSubscription, RateCounter, MailTemplate]
     models += [Ladder, EscalationRun, EscalationStep, Escalation, Hop, ActionStep, Contributor, Approval, RootCause]
     models += [MatrixCell, Playbook, ApprovalRule, Reason, DecisionCategory, RootCauseCategory]
-    models += [Change, TicketFact, TicketRollup, EscalationRollup, Mailbox, IntakeSecret]
+    models += [Change, TicketFact, TicketRollup, EscalationRollup, Mailbox, IntakeSecret, SavedView]
     state = {model._meta.label: list(model._default_manager.order_by("pk").values()) for model in models}
     tokens = ApiToken.objects.order_by("pk").values_list("pk", "user_id", "name", "prefix", "revoked_at")
     state["accounts.ApiToken"] = [

@@ -27,7 +27,12 @@ SCREENS = {
         "/reports/",
         "/reports/root-causes/",
     ],
-    "admin": ["/settings/channels/", "/settings/people/", "/settings/email-templates/", "/settings/email-templates/ticket_solved/"],
+    "admin": [
+        "/settings/channels/",
+        "/settings/people/",
+        "/settings/email-templates/",
+        "/settings/email-templates/ticket_solved/",
+    ],
     "ana": ["/tickets/", "/tickets/1/", "/tickets/new/"],
 }
 

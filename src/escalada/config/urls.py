@@ -6,7 +6,7 @@ from django.views.generic import RedirectView
 
 from escalada.config.api import api
 from escalada.desk.magic_views import magic_link_request, magic_link_sign_in
-from escalada.desk.queue_views import queue_next_ticket, queue_page
+from escalada.desk.queue_views import queue_next_ticket, queue_page, queue_view_delete, queue_view_save
 from escalada.desk.reopen_views import support_reopen
 from escalada.desk.team_views import team_page, team_reassign
 from escalada.insights.health import health
@@ -41,6 +41,8 @@ urlpatterns = [
     path("support/reopen/<str:token>", support_reopen, name="support-reopen"),
     path("queue/", queue_page, name="queue"),
     path("queue/next", queue_next_ticket, name="queue-next"),
+    path("queue/views", queue_view_save, name="queue-view-save"),
+    path("queue/views/<int:view_id>/delete", queue_view_delete, name="queue-view-delete"),
     path("team/", team_page, name="team"),
     path("login/link", magic_link_request, name="magic-link"),
     path("login/link/<str:token>", magic_link_sign_in, name="magic-link-sign-in"),

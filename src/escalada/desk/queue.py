@@ -9,6 +9,7 @@ needs each clock's calendar, which the database cannot evaluate.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -49,8 +50,14 @@ def queue_tickets(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Ticket]
     )
 
 
-def queue_rank(*, user: AbstractBaseUser | AnonymousUser, now: datetime) -> list[QueueRow]:
-    tickets = list(queue_tickets(user=user).order_by("created_at")[:QUEUE_LIMIT])
+def queue_rank(
+    *, user: AbstractBaseUser | AnonymousUser, now: datetime, narrow: Callable[[QuerySet[Ticket]], QuerySet[Ticket]] | None = None
+) -> list[QueueRow]:
+    """The queue ranked; `narrow` (a view's filter) picks among its tickets first."""
+    chosen = queue_tickets(user=user)
+    if narrow is not None:
+        chosen = narrow(chosen)
+    tickets = list(chosen.order_by("created_at")[:QUEUE_LIMIT])
     ids = [t.pk for t in tickets]
     nearest = sla_nearest_many(ticket_ids=ids, now=now)
     levels = dict(
@@ -79,9 +86,12 @@ def queue_rank(*, user: AbstractBaseUser | AnonymousUser, now: datetime) -> list
     return rows
 
 
-def queue_next(*, user: User, now: datetime) -> Ticket | None:
-    """The top ticket this person may work now: new or open, theirs or unassigned."""
-    for row in queue_rank(user=user, now=now):
+def queue_next(
+    *, user: User, now: datetime, narrow: Callable[[QuerySet[Ticket]], QuerySet[Ticket]] | None = None
+) -> Ticket | None:
+    """The top ticket this person may work now: new or open, theirs or unassigned (within the
+    view they are looking at, when `narrow` is given)."""
+    for row in queue_rank(user=user, now=now, narrow=narrow):
         ticket = row.ticket
         if ticket.status in WORKABLE and ticket.assignee_id in (None, user.pk):
             return ticket
