@@ -70,6 +70,13 @@ MACROS = [
         "solved",
     ),
 ]
+# Finance's own macro: offered on Finance's tickets and to its agents only.
+FINANCE_MACRO = (
+    "Credit note issued",
+    "Hello {{ requester.first_name }},\n\nwe have issued a credit note for the difference on #{{ ticket.number }}; "
+    "it shows on your next invoice.\n\n{{ agent.name }}",
+    "solved",
+)
 
 SUBJECTS = {
     "billing": [
@@ -222,6 +229,10 @@ def demo_load(*, password: str, tickets_count: int = 300, seed: int = 20261123, 
     _demo_escalations(teams=teams, rng=rng, now=now)
     for name, body, status in MACROS:
         macro_save(macro=None, data={"name": name, "body": body, "set_status": status}, actor=None, now=now)
+    name, body, status = FINANCE_MACRO
+    macro_save(
+        macro=None, data={"name": name, "body": body, "set_status": status, "team_id": teams["finance"].pk}, actor=None, now=now
+    )
     return DemoSummary(organizations=len(organizations), contacts=len(contacts), agents=len(agents), tickets=tickets_count)
 
 

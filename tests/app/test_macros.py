@@ -45,3 +45,25 @@ def test_a_macro_fills_the_reply_box_after_what_is_typed(world: World, web_as: d
     assert 'name="body"' in box
     assert "Thanks!\n\nHello Ana," in box
     assert web_as["ana"].get(f"/tickets/{world.ticket_a.pk}/macro", {"macro": str(macro.pk)}).status_code == 404
+
+
+def test_a_teams_macro_is_offered_on_its_tickets_and_to_its_agents_only(
+    world: World, api_as: dict[str, Client], web_as: dict[str, Client]
+) -> None:
+    everyone = macro_save(macro=None, data={"name": "Ack", "body": BODY}, actor=None, now=timezone.now())
+    refund = call(api_as["admin"], "post", "/macros", {"name": "Refund issued", "body": "Refunded.", "team_id": world.finance.pk})
+    assert (refund.status_code, refund.json()["team_id"]) == (201, world.finance.pk)
+    refund_id = refund.json()["id"]
+    # Sam (Support) on Support's ticket: everyone's macro only; the Finance one does not render.
+    page = web_as["sam"].get(f"/tickets/{world.ticket_a.pk}/").content.decode()
+    assert f'<option value="{everyone.pk}">Ack</option>' in page
+    assert "Refund issued" not in page
+    assert call(api_as["sam"], "post", f"/tickets/{world.ticket_a.pk}/macros/{refund_id}/render").status_code == 404
+    # Fin (Finance) on Finance's ticket: both.
+    fin_page = web_as["fin"].get(f"/tickets/{world.ticket_b.pk}/").content.decode()
+    assert f'<option value="{refund_id}">Refund issued</option>' in fin_page
+    assert call(api_as["fin"], "post", f"/tickets/{world.ticket_b.pk}/macros/{refund_id}/render").json()["body"] == "Refunded."
+    before = database_state()
+    bad = call(api_as["admin"], "post", "/macros", {"name": "Other", "body": "x", "team_id": 999})
+    assert (bad.status_code, errors(bad)) == (422, {"team_id": "No such team; leave it empty for a macro every team may use."})
+    assert database_state() == before

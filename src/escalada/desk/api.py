@@ -292,6 +292,7 @@ class MacroIn(StrictSchema):
     visibility: str = "public"
     set_status: str = ""
     is_active: bool = True
+    team_id: int | None = Field(default=None, description="A team's own macro; none: every team's")
 
 
 class MacroOut(Schema):
@@ -301,6 +302,7 @@ class MacroOut(Schema):
     visibility: str
     set_status: str
     is_active: bool
+    team_id: int | None
 
 
 class MacroRenderedOut(Schema):
@@ -349,8 +351,8 @@ def macro_update(request: HttpRequest, macro_id: int, payload: MacroIn) -> Macro
 def macro_render(request: HttpRequest, ticket_id: int, macro_id: int) -> dict[str, str]:
     user = _staff(request)
     ticket = selectors.ticket_get_accessible(user=user, ticket_id=ticket_id)
-    macro = Macro.objects.filter(pk=macro_id, is_active=True).first()
+    macro = macros.macros_available(user=user, ticket=ticket).filter(pk=macro_id).first()
     if macro is None:
-        raise NotFound(f"No active macro {macro_id}.")
+        raise NotFound(f"No active macro {macro_id} for this ticket's team or yours.")
     body = macros.macro_render(macro=macro, ticket=ticket, agent=user)
     return {"body": body, "visibility": macro.visibility, "set_status": macro.set_status}

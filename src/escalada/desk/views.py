@@ -38,8 +38,8 @@ from escalada.tickets.forms import (
     apply_service_errors,
     split_tags,
 )
-from escalada.tickets.macros import macro_render
-from escalada.tickets.models import Macro, Status, Ticket
+from escalada.tickets.macros import macro_render, macros_available
+from escalada.tickets.models import Status, Ticket
 
 PAGE_SIZE = 50
 
@@ -189,7 +189,7 @@ def detail_context(request: HttpRequest, ticket: Ticket, **forms: Any) -> dict[s
         context["sla_zone"] = zone.key
         context["escalation"] = escalation_selectors.ticket_escalation(ticket=ticket)
         context["customer_panel"] = customer_panel(ticket=ticket)
-        context["macros"] = list(Macro.objects.filter(is_active=True).only("pk", "name"))
+        context["macros"] = list(macros_available(user=user, ticket=ticket).only("pk", "name"))
     else:
         context["reply_form"].fields.pop("visibility", None)
         context["reply_form"].fields.pop("status", None)
@@ -362,7 +362,7 @@ def ticket_macro(request: HttpRequest, ticket_id: int) -> HttpResponse:
         raise Http404("No such page.")
     ticket = _load(request, ticket_id)
     macro = (
-        Macro.objects.filter(pk=request.GET.get("macro") or 0, is_active=True).first()
+        macros_available(user=user, ticket=ticket).filter(pk=request.GET.get("macro") or 0).first()
         if (request.GET.get("macro") or "").isdigit()
         else None
     )

@@ -14,10 +14,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.contrib.auth.models import User
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.db import transaction
+from django.db.models import Q, QuerySet
 from django.template import TemplateSyntaxError, engines
 
+from escalada.accounts.models import Team
+from escalada.accounts.selectors import team_ids_of
 from escalada.audit.services import event_record
 from escalada.base.errors import ValidationFailed
 from escalada.tickets.models import Macro, Status, Ticket, Visibility
@@ -67,6 +70,9 @@ def _problems(data: dict[str, Any], *, instance: Macro | None) -> dict[str, str]
                 errors["body"] = f"Template syntax error: {exc}"
     if data.get("visibility") not in (None, *Visibility.values):
         errors["visibility"] = f"One of {', '.join(Visibility.values)}."
+    team_id = data.get("team_id")
+    if team_id is not None and (isinstance(team_id, bool) or not Team.objects.filter(pk=team_id).exists()):
+        errors["team_id"] = "No such team; leave it empty for a macro every team may use."
     if data.get("set_status") not in (None, "", *Status.values):
         errors["set_status"] = f"One of {', '.join(Status.values)}, or empty to keep the status."
     return errors
@@ -85,6 +91,8 @@ def macro_save(*, macro: Macro | None, data: dict[str, Any], actor: User | None,
     for name in ("visibility", "set_status", "is_active"):
         if data.get(name) is not None:
             setattr(row, name, data[name])
+    if "team_id" in data:
+        row.team_id = data["team_id"]
     row.updated_at = now
     row.save()
     event_record(
@@ -93,7 +101,20 @@ def macro_save(*, macro: Macro | None, data: dict[str, Any], actor: User | None,
         kind="macro.saved",
         actor=actor,
         occurred_at=now,
-        after={"name": row.name, "visibility": row.visibility, "set_status": row.set_status, "is_active": row.is_active},
+        after={
+            "name": row.name,
+            "visibility": row.visibility,
+            "set_status": row.set_status,
+            "is_active": row.is_active,
+            "team_id": row.team_id,
+        },
         is_new_subject=macro is None,
     )
     return row
+
+
+def macros_available(*, user: AbstractBaseUser | AnonymousUser, ticket: Ticket) -> QuerySet[Macro]:
+    """The active macros this person may use on this ticket: everyone's, the ticket's team's and
+    their own teams'."""
+    teams = {*team_ids_of(user=user), *([ticket.team_id] if ticket.team_id else [])}
+    return Macro.objects.filter(Q(team__isnull=True) | Q(team_id__in=teams), is_active=True).order_by("name")

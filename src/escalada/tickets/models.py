@@ -209,6 +209,8 @@ class Macro(models.Model):
     visibility = models.CharField(max_length=10, choices=Visibility.choices, default=Visibility.PUBLIC)
     set_status = models.CharField(max_length=10, choices=Status.choices, blank=True)
     is_active = models.BooleanField(default=True)
+    # A team's own macro is offered on that team's tickets and to its agents; none: to everyone.
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.PROTECT, related_name="macros")
     updated_at = models.DateTimeField()
 
     class Meta:
