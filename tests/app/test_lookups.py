@@ -17,3 +17,8 @@ def test_literal_in_filters_like_in_and_writes_the_values(world: World) -> None:
         Ticket.objects.filter(status__in=["new"]).values_list("pk", flat=True)
     )
     assert list(Ticket.objects.filter(status__literal_in=[])) == []
+
+
+def test_literal_in_keeps_a_percent_sign(world: World) -> None:
+    Ticket.objects.filter(pk=world.ticket_a.pk).update(subject="100%")
+    assert list(Ticket.objects.filter(subject__literal_in=["100%"]).values_list("pk", flat=True)) == [world.ticket_a.pk]

@@ -67,3 +67,13 @@ def test_a_teams_macro_is_offered_on_its_tickets_and_to_its_agents_only(
     bad = call(api_as["admin"], "post", "/macros", {"name": "Other", "body": "x", "team_id": 999})
     assert (bad.status_code, errors(bad)) == (422, {"team_id": "No such team; leave it empty for a macro every team may use."})
     assert database_state() == before
+
+
+def test_the_macro_list_shows_agents_their_teams_macros_only(world: World, api_as: dict[str, Client]) -> None:
+    macro_save(macro=None, data={"name": "Ack", "body": BODY}, actor=None, now=timezone.now())
+    macro_save(
+        macro=None, data={"name": "Refund issued", "body": "x", "team_id": world.finance.pk}, actor=None, now=timezone.now()
+    )
+    assert [m["name"] for m in call(api_as["sam"], "get", "/macros").json()] == ["Ack"]
+    assert [m["name"] for m in call(api_as["fin"], "get", "/macros").json()] == ["Ack", "Refund issued"]
+    assert [m["name"] for m in call(api_as["admin"], "get", "/macros").json()] == ["Ack", "Refund issued"]

@@ -72,12 +72,15 @@ def test_a_bad_filter_or_view_says_why_and_changes_nothing(world: World, web_as:
     sam = web_as["sam"]
     sam.get("/queue/")
     before = database_state()
-    page = sam.get("/queue/?priority=blocker&team=999&assigned=everyone")
-    assert page.status_code == 422
+    page = sam.get("/queue/?priority=blocker&team=999&assigned=everyone&escalated=²")
+    assert page.status_code == 200  # the whole queue, with the errors above it (the live region keeps polling)
     html = page.content.decode()
     assert "priority — Choose one of: urgent, high, normal, low." in html
     assert "team — No such team." in html
     assert "assigned — Choose one of: me, none, others." in html
+    assert sam.get("/queue/?team=²").status_code == 200
+    wrong_next = sam.post("/queue/next", {"priority": "blocker"}, follow=True)
+    assert "Choose one of: urgent, high, normal, low." in wrong_next.content.decode()
     nameless = sam.post("/queue/views", {"view_name": " ", "priority": "urgent"}, follow=True)
     assert "Name the view in 1 to 60 characters." in nameless.content.decode()
     empty = sam.post("/queue/views", {"view_name": "All"}, follow=True)

@@ -60,8 +60,15 @@ MARKED_SUBJECTS = frozenset({"ticket", "escalation", "organization"})
 UNMARKED_KINDS = frozenset({"escalation.level_fired", "sla.warning"})
 
 
-def is_marked(subject_type: str, kind: str) -> bool:
-    return subject_type in MARKED_SUBJECTS and kind not in UNMARKED_KINDS
+# An organization is a report dimension of its tickets through its tier only: other edits (name,
+# domains, notes) would re-mark every ticket it has for nothing.
+ORGANIZATION_FIELDS_MARKED = frozenset({"tier"})
+
+
+def is_marked(subject_type: str, kind: str, changed: frozenset[str] | set[str] = frozenset()) -> bool:
+    if subject_type not in MARKED_SUBJECTS or kind in UNMARKED_KINDS:
+        return False
+    return subject_type != "organization" or bool(ORGANIZATION_FIELDS_MARKED & set(changed))
 
 
 class Change(models.Model):

@@ -94,7 +94,7 @@ def event_record(
         EventStreamHead.objects.create(stream=stream, seq=seq, hash=digest)
     else:
         EventStreamHead.objects.filter(stream=stream).update(seq=seq, hash=digest)
-    if is_marked(subject_type, kind):
+    if is_marked(subject_type, kind, {*before_data, *after_data}):
         Change.objects.create(subject_type=subject_type, subject_id=subject_id)
     return Event.objects.create(
         stream=stream,
@@ -180,6 +180,6 @@ def event_record_many(
     EventStreamHead.objects.bulk_create(
         EventStreamHead(stream=s, seq=seq, hash=digest) for s, (seq, digest) in heads.items() if s not in existing
     )
-    marked = sorted({(d.subject_type, d.subject_id) for d in drafts if is_marked(d.subject_type, d.kind)})
+    marked = sorted({(d.subject_type, d.subject_id) for d in drafts if is_marked(d.subject_type, d.kind, {*d.before, *d.after})})
     Change.objects.bulk_create((Change(subject_type=t, subject_id=i) for t, i in marked), batch_size=500)
     return Event.objects.bulk_create(events, batch_size=500)

@@ -23,7 +23,8 @@ class LiteralIn(Lookup):  # type: ignore[type-arg]
         values = [str(value) for value in self.rhs]
         if not values:
             return "1 = 0", list(lhs_params)
-        quoted = ", ".join("'" + value.replace("'", "''") + "'" for value in values)
+        # A % would read as a placeholder to the driver: doubled, it reaches the SQL as one.
+        quoted = ", ".join("'" + value.replace("'", "''").replace("%", "%%") + "'" for value in values)
         return f"{lhs} IN ({quoted})", list(lhs_params)
 
 

@@ -4,12 +4,13 @@ from datetime import datetime
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 
 from escalada.accounts.models import Role
-from escalada.accounts.selectors import is_staff_role, user_role
+from escalada.accounts.selectors import is_staff_role, team_ids_of, user_role
 from escalada.audit.selectors import event_list_for_subject
 from escalada.audit.services import event_record
 from escalada.base.errors import NotFound, PermissionDenied, ValidationFailed
@@ -320,8 +321,12 @@ def _staff(request: HttpRequest) -> User:
 
 @router.get("/macros", response={200: list[MacroOut], **ERRORS}, summary="Canned replies")
 def macro_list(request: HttpRequest) -> list[object]:
-    _staff(request)
-    return list(Macro.objects.order_by("name"))
+    """Admins see every macro; others everyone's and their own teams'."""
+    user = _staff(request)
+    rows = Macro.objects.order_by("name")
+    if user_role(user=user) != Role.ADMIN:
+        rows = rows.filter(Q(team__isnull=True) | Q(team_id__in=team_ids_of(user=user)))
+    return list(rows)
 
 
 @router.post("/macros", response={201: MacroOut, **ERRORS}, summary="Add a canned reply (admins)")

@@ -53,6 +53,8 @@ class IntakeSignatureAuth(APIKeyHeader):
         if abs(time.time() - int(stamp)) > SIGNATURE_WINDOW_SECONDS:
             return None
         given = key.removeprefix("sha256=")
+        if not given.isascii():
+            return None
         for secret_id, secret in intake_secrets_active():
             expected = hmac.new(secret.encode(), stamp.encode() + b"." + request.body, hashlib.sha256).hexdigest()
             if hmac.compare_digest(expected, given):

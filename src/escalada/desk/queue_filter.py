@@ -65,7 +65,7 @@ def queue_filter_parse(data: Mapping[str, Any]) -> QueueFilter:
     team: int | None = None
     raw_team = str(data.get("team") or "").strip()
     if raw_team:
-        if not raw_team.isdigit() or not Team.objects.filter(pk=int(raw_team)).exists():
+        if not (raw_team.isascii() and raw_team.isdigit()) or not Team.objects.filter(pk=int(raw_team)).exists():
             errors["team"] = "No such team."
         else:
             team = int(raw_team)

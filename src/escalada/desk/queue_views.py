@@ -75,7 +75,9 @@ def queue_page(request: HttpRequest) -> HttpResponse:
         "priority_choices": Priority.choices,
         "severity_choices": Severity.choices,
     }
-    return render(request, "desk/queue.html", context, status=422 if errors else 200)
+    # 200 even with a wrong filter (shown above the whole queue): the page's live region polls
+    # this address, and htmx does not swap an error answer in.
+    return render(request, "desk/queue.html", context)
 
 
 PAGE_SIZE = 50
@@ -135,7 +137,11 @@ def queue_next_ticket(request: HttpRequest) -> HttpResponse:
     user = _staff(request)
     if user is None:
         return _forbidden(request)
-    chosen, _errors = filter_problem_free(request.POST)
+    chosen, errors = filter_problem_free(request.POST)
+    if errors:
+        for message in errors.values():
+            messages.error(request, message)
+        return redirect("queue")
     ticket = queue_next(user=user, now=timezone.now(), narrow=lambda tickets: chosen.apply(tickets, user=user))
     if ticket is None:
         where = "in this view" if not chosen.is_empty() else "in your queue"

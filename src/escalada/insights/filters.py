@@ -133,22 +133,29 @@ def filter_parse(data: Mapping[str, str], *, today: date) -> ReportFilter:
     return found
 
 
+EARLIEST, LATEST = date(2000, 1, 1), date(2999, 12, 31)
+
+
 def _day(raw: str, field: str, errors: dict[str, str]) -> date | None:
     raw = (raw or "").strip()
     if not raw:
         return None
     try:
-        return date.fromisoformat(raw)
+        found = date.fromisoformat(raw)
     except ValueError:
         errors[field] = "Write a date as YYYY-MM-DD, e.g. 2026-11-01."
         return None
+    if not EARLIEST <= found <= LATEST:
+        errors[field] = f"Choose a date between {EARLIEST} and {LATEST}."
+        return None
+    return found
 
 
 def _id(raw: str, field: str, errors: dict[str, str], known: Any, missing: str) -> int | None:
     raw = (raw or "").strip()
     if not raw:
         return None
-    if not raw.isdigit() or not known.filter(pk=int(raw)).exists():
+    if not (raw.isascii() and raw.isdigit()) or not known.filter(pk=int(raw)).exists():
         errors[field] = missing
         return None
     return int(raw)

@@ -10,7 +10,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, Sum
+from django.db.models import BooleanField, Count, Sum
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import TruncMonth
 
 from escalada.accounts.models import Team
@@ -63,8 +64,18 @@ class Report:
         writer = csv.writer(out, lineterminator="\r\n")
         writer.writerow([c.label for c in self.columns])
         for row in self.rows:
-            writer.writerow(["" if row.get(c.key) is None else row.get(c.key) for c in self.columns])
+            writer.writerow([_csv_cell(row.get(c.key)) for c in self.columns])
         return out.getvalue()
+
+
+def _csv_cell(value: Any) -> Any:
+    """A cell as a spreadsheet will not run it: labels come from names people type (an
+    organization called "=HYPERLINK(…)"), so text starting like a formula gets a leading quote."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
 
 
 GROUP_LABELS = {
@@ -126,6 +137,8 @@ def _grouped(f: ReportFilter, group_by: str, names: Iterable[str]) -> list[tuple
 
 # --- escalation rate ---------------------------------------------------------------------------
 
+# The partial index's condition written into the SQL: SQLite does not match `escalations > ?`.
+ESCALATED_FACTS = RawSQL(f"{TicketFact._meta.db_table}.escalations > 0", [], output_field=BooleanField())  # noqa: S611 - no input
 RATE_GROUPS = ("team", "channel", "category", "reason", "customer", "priority", "severity", "org_tier", "policy")
 CUSTOMERS_SHOWN = 20
 
@@ -207,7 +220,7 @@ def _rate_by_customer(f: ReportFilter) -> list[dict[str, Any]]:
     # Escalated tickets are few: find the top customers among them (a partial index), then count
     # only those customers' tickets.
     top = list(
-        TicketFact.objects.filter(escalations__gt=0, **f.lookups())
+        TicketFact.objects.filter(ESCALATED_FACTS, **f.lookups())
         .exclude(organization_id=0)
         .values("organization_id")
         .annotate(escalations=Sum("escalations"), escalated=Count("pk"))

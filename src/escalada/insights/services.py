@@ -152,6 +152,12 @@ def rollup_rebuild(*, batch: int = REBUILD_BATCH) -> int:
     restore, or a change to the report time zone). Safe while the worker runs: each batch is
     its own transaction through the same path as live changes."""
     with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # Wait for workers inside a catch-up, and keep new ones out until the tables are
+            # empty: a row a worker inserts meanwhile would otherwise survive the DELETE.
+            tables = ", ".join(connection.ops.quote_name(m._meta.db_table) for m in (TicketFact, TicketRollup, EscalationRollup))
+            with connection.cursor() as cursor:
+                cursor.execute(f"LOCK TABLE {tables} IN EXCLUSIVE MODE")
         TicketRollup.objects.all().delete()
         EscalationRollup.objects.all().delete()
         TicketFact.objects.all().delete()

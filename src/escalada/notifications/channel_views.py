@@ -12,6 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from escalada.base.errors import NotFound, PermissionDenied, ValidationFailed
@@ -42,7 +43,8 @@ class SecretForm(forms.Form):
 
 
 def _int_or_none(raw: str) -> int | None:
-    return int(raw) if raw.strip().isdigit() else None
+    raw = raw.strip()
+    return int(raw) if raw.isascii() and raw.isdigit() else None
 
 
 def _user(request: HttpRequest) -> User:
@@ -85,10 +87,14 @@ def _forbidden(request: HttpRequest, exc: PermissionDenied | NotFound, status: i
     return render(request, "notifications/forbidden.html", {"message": exc.message}, status=status)
 
 
+NEW_SECRET_KEY = "channels_new_secret"  # noqa: S105 - a session key
+
+
 @login_required
+@never_cache
 def channels_page(request: HttpRequest) -> HttpResponse:
     try:
-        return _page(request)
+        return _page(request, new_secret=request.session.pop(NEW_SECRET_KEY, ""))
     except PermissionDenied as exc:
         return _forbidden(request, exc, 403)
 
@@ -152,7 +158,10 @@ def secret_create(request: HttpRequest) -> HttpResponse:
             form.add_error("name", exc.errors["name"])
             return _page(request, secret_form=form, status=422)
         messages.success(request, f"Secret for {row.name!r} made. Copy it now: it is shown once.")
-        return _page(request, new_secret=row.secret)
+        # Shown on the next page once (from the session), so a reload neither mints another
+        # secret nor shows it again.
+        request.session[NEW_SECRET_KEY] = row.secret
+        return redirect("channels")
     except PermissionDenied as exc:
         return _forbidden(request, exc, 403)
 

@@ -18,6 +18,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from escalada.accounts.models import Team
+from escalada.audit.models import Change
 from escalada.audit.services import event_record
 from escalada.base.errors import Conflict, ValidationFailed, duplicates_refused
 from escalada.base.timezones import is_timezone
@@ -38,6 +39,7 @@ from escalada.sla.models import (
     Policy,
     Target,
     TeamCalendar,
+    TicketPolicy,
 )
 from escalada.tickets.models import Priority, Status
 
@@ -622,7 +624,15 @@ def policy_update(*, policy: Policy, data: PolicyData, actor: User | None, now: 
 
 @transaction.atomic
 def policy_delete(*, policy: Policy, actor: User | None, now: datetime | None = None) -> None:
-    """Remove a policy. Running clocks keep the targets they were given; new tickets match others."""
+    """Remove a policy. Running clocks keep the targets they were given; new tickets match others.
+    Its tickets lose their policy (a report dimension): they are marked for the rollups."""
+    Change.objects.bulk_create(
+        (
+            Change(subject_type="ticket", subject_id=pk)
+            for pk in TicketPolicy.objects.filter(policy=policy).values_list("ticket_id", flat=True)
+        ),
+        batch_size=1000,
+    )
     event_record(
         subject_type="sla_policy",
         subject_id=policy.pk,

