@@ -16,6 +16,7 @@ from escalada.accounts.models import Team
 from escalada.escalations.models import ACTIVE_STATUSES, Escalation, EscalationStatus
 from escalada.insights.facts import report_zone
 from escalada.insights.health import health
+from escalada.insights.models import OpenTicketCount
 from escalada.notifications.models import OutboxMessage, OutboxState
 from escalada.sla.models import Clock, ClockState
 from escalada.tickets.models import AWAITING_AGENT_QUERY, OPEN_STATUS_VALUES, Ticket
@@ -70,20 +71,13 @@ def _team_names(ids: Sequence[int | None]) -> dict[int | None, str]:
 
 
 def dashboard(*, now: datetime) -> Dashboard:
-    # One pass over the partial index of open tickets, in its own order (status, assignee): the
-    # counts by status and the load per agent. Grouping by assignee alone would steer SQLite to
-    # the index of all tickets by assignee.
+    # Open tickets by status and agent from the live counts the worker keeps (a few dozen rows):
+    # counting them here would visit every open ticket's row (100 ms at a million on PostgreSQL).
     open_by_status: dict[str, int] = {}
     load: dict[int, int] = {}
-    for status, assignee_id, n in (
-        Ticket.objects.filter(status__literal_in=OPEN_STATUSES)
-        .values("status", "assignee_id")
-        .annotate(n=Count("pk"))
-        .order_by("status", "assignee_id")
-        .values_list("status", "assignee_id", "n")
-    ):
+    for status, assignee_id, n in OpenTicketCount.objects.filter(tickets__gt=0).values_list("status", "assignee_id", "tickets"):
         open_by_status[status] = open_by_status.get(status, 0) + n
-        if assignee_id is not None:
+        if assignee_id:
             load[assignee_id] = load.get(assignee_id, 0) + n
     active = Escalation.objects.filter(status__literal_in=ACTIVE_STATUSES)
     by_level = dict(active.values("level").annotate(n=Count("pk")).order_by("level").values_list("level", "n"))

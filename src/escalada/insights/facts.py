@@ -27,6 +27,7 @@ Key = tuple[Any, ...]
 Measures = dict[str, int]
 
 SOLVED = (Status.SOLVED, Status.CLOSED)
+OPEN = (Status.NEW, Status.OPEN, Status.PENDING, Status.ON_HOLD)
 GOOD_SCORE = 4  # a rating of 4 or 5 counts as satisfied
 DE_ESCALATION_HOP = "de_escalation"
 
@@ -52,6 +53,7 @@ class Facts:
     organization_id: int
     ticket: Measures
     escalations: dict[tuple[int, int], Measures] = field(default_factory=dict)
+    open_key: tuple[str, int, int] | None = None  # (status, team, assignee) while the ticket is open
 
     def contribution(self) -> dict[str, Any]:
         """The JSON kept on the fact row: exactly what this ticket added to the rollups."""
@@ -59,6 +61,7 @@ class Facts:
             "dims": [self.dims[0].isoformat(), *self.dims[1:]],
             "t": _nonzero(self.ticket),
             "e": [[reason, cause, _nonzero(m)] for (reason, cause), m in sorted(self.escalations.items())],
+            "o": list(self.open_key) if self.open_key else None,
         }
 
 
@@ -74,6 +77,8 @@ def rows_of(contribution: dict[str, Any]) -> list[tuple[str, Key, Measures]]:
         dims: Key = (grain, start, *raw[1:])
         rows.append(("ticket", dims, dict(contribution["t"])))
         rows += [("escalation", (*dims, reason, cause), dict(m)) for reason, cause, m in contribution["e"]]
+    if contribution.get("o"):
+        rows.append(("open", tuple(contribution["o"]), {"tickets": 1}))
     return rows
 
 
@@ -102,6 +107,7 @@ def facts_for(ticket_ids: Iterable[int]) -> dict[int, Facts]:
             "organization_id",
             "organization__tier",
             "status",
+            "assignee_id",
             "solved_at",
             "reopen_count",
             "sla_binding__policy_id",
@@ -199,7 +205,8 @@ def _ticket_facts(
         measures = per_key.setdefault(key, defaultdict(int))
         for name, value in _escalation_measures(escalation).items():
             measures[name] += value
-    return Facts(dims=dims, organization_id=row["organization_id"] or 0, ticket=dict(m), escalations=per_key)
+    open_key = (row["status"], row["team_id"] or 0, row["assignee_id"] or 0) if row["status"] in OPEN else None
+    return Facts(dims=dims, organization_id=row["organization_id"] or 0, ticket=dict(m), escalations=per_key, open_key=open_key)
 
 
 def _escalation_measures(escalation: dict[str, Any]) -> Measures:

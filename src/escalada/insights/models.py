@@ -86,6 +86,23 @@ class TicketFact(models.Model):
         return f"ticket {self.ticket_id} facts"
 
 
+class OpenTicketCount(models.Model):
+    """Open tickets now, by status, team and assignee: the dashboard's first tiles and the agent
+    load, kept by the same catch-up as the rollups (a few seconds behind), so the dashboard reads
+    a few dozen rows instead of visiting every open ticket."""
+
+    status = models.CharField(max_length=10)
+    team_id = models.BigIntegerField(default=0)
+    assignee_id = models.BigIntegerField(default=0)
+    tickets = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["status", "team_id", "assignee_id"], name="open_ticket_count_key")]
+
+    def __str__(self) -> str:
+        return f"{self.status} {self.team_id}/{self.assignee_id}: {self.tickets}"
+
+
 class TicketRollup(models.Model):
     """Tickets created on a day (or in a month) with these dimensions, and what happened to them since."""
 

@@ -27,6 +27,7 @@ from escalada.insights.models import (
     ROLLUP_KEYS,
     TICKET_MEASURES,
     EscalationRollup,
+    OpenTicketCount,
     TicketFact,
     TicketRollup,
 )
@@ -39,6 +40,7 @@ _PLACEHOLDER_DAY = date(1970, 1, 1)
 _TABLES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     "ticket": (TicketRollup._meta.db_table, ROLLUP_KEYS, TICKET_MEASURES),
     "escalation": (EscalationRollup._meta.db_table, (*ROLLUP_KEYS, *ESCALATION_KEYS), ESCALATION_MEASURES),
+    "open": (OpenTicketCount._meta.db_table, ("status", "team_id", "assignee_id"), ("tickets",)),
 }
 
 
@@ -123,12 +125,12 @@ def _apply(rows: Sequence[tuple[str, Key, Measures]]) -> None:
     merged: dict[tuple[str, Key], Counter[str]] = {}
     for table, key, measures in rows:
         merged.setdefault((table, key), Counter()).update(measures)
-    for table in ("ticket", "escalation"):
+    for table in _TABLES:
         db_table, keys, names = _TABLES[table]
         params = []
         # In key order: two workers updating overlapping rows lock them in the same order, so
         # one waits for the other instead of deadlocking.
-        for (kind, key), counts in sorted(merged.items(), key=lambda item: item[0][1]):
+        for (kind, key), counts in sorted(merged.items(), key=lambda item: item[0]):
             if kind == table and any(counts.values()):
                 params.append([*key, *(counts.get(name, 0) for name in names)])
         if params:
@@ -155,11 +157,13 @@ def rollup_rebuild(*, batch: int = REBUILD_BATCH) -> int:
         if connection.vendor == "postgresql":
             # Wait for workers inside a catch-up, and keep new ones out until the tables are
             # empty: a row a worker inserts meanwhile would otherwise survive the DELETE.
-            tables = ", ".join(connection.ops.quote_name(m._meta.db_table) for m in (TicketFact, TicketRollup, EscalationRollup))
+            models = (TicketFact, TicketRollup, EscalationRollup, OpenTicketCount)
+            tables = ", ".join(connection.ops.quote_name(m._meta.db_table) for m in models)
             with connection.cursor() as cursor:
                 cursor.execute(f"LOCK TABLE {tables} IN EXCLUSIVE MODE")
         TicketRollup.objects.all().delete()
         EscalationRollup.objects.all().delete()
+        OpenTicketCount.objects.all().delete()
         TicketFact.objects.all().delete()
     done, after = 0, 0
     while True:

@@ -23,7 +23,7 @@ from escalada.desk import verbs
 from escalada.escalations import configuration
 from escalada.escalations.models import ACTIVE_STATUSES, Escalation
 from escalada.insights.facts import report_day
-from escalada.insights.models import EscalationRollup, TicketFact, TicketRollup
+from escalada.insights.models import EscalationRollup, OpenTicketCount, TicketFact, TicketRollup
 from escalada.insights.services import rollup_catch_up, rollup_rebuild
 from escalada.sla.clocks import sla_fire_due
 from escalada.sla.models import Clock
@@ -202,6 +202,19 @@ def test_rollups_equal_a_direct_computation(desk: World, sequence: list[tuple[st
     for key, measures in expected.items():
         by_month.setdefault((key[0].replace(day=1), *key[1:]), Counter()).update(measures)
     _same(by_month, _actual("m")[0])
+    # The live open-ticket counts equal the open tickets by status, team and assignee.
+    open_now = Counter(
+        (t.status, t.team_id or 0, t.assignee_id or 0)
+        for t in Ticket.objects.filter(status__in=["new", "open", "pending", "on_hold"])
+    )
+    counted = Counter(
+        {
+            (s, team, who): n
+            for s, team, who, n in OpenTicketCount.objects.values_list("status", "team_id", "assignee_id", "tickets")
+            if n
+        }
+    )
+    assert counted == open_now
     assert TicketFact.objects.count() == Ticket.objects.count()
     # A rebuild from scratch lands on the same numbers.
     rollup_rebuild()
