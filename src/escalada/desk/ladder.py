@@ -1,26 +1,33 @@
 """The escalation timer: fires due ladder steps, exactly once, with their actions.
 
-`escalation_fire_due` reads the due steps' ids and fences (an indexed range), then handles each
-in one short transaction: lock the step (PostgreSQL `SKIP LOCKED`; SQLite's IMMEDIATE
-transactions take turns), check its fence, mark it fired, apply the level's actions through the
-desk verbs, record `escalation.level_fired` (with the due and the fire instant) and queue the
-outbox rows — all committed together. The (run, level, cycle) constraint and the fence make a
-second firing impossible however many workers run.
+`escalation_fire_due` takes due steps in batches. One statement takes a batch and marks it
+fired (PostgreSQL `FOR UPDATE SKIP LOCKED`: other workers skip these rows; SQLite's IMMEDIATE
+transactions take turns), and the same transaction applies them, so a step is fired exactly when
+its actions, its `escalation.level_fired` event (with the due and the fire instant) and its
+outbox rows commit — all together, or none. A worker killed mid-batch rolls back and leaves the
+batch to the others; a frozen one is cut off by `ESCALADA_IDLE_TRANSACTION_TIMEOUT_SECONDS`, its
+locks go and so does its chance to commit.
+
+A storm (thousands of steps due at one instant) is mostly levels that only notify: those steps
+fire together, set-wise (`_fire_notifying`): one query reads their runs, the tickets are read
+together and only if an action needs one, the outbox rows go in one INSERT and the events in a
+few statements (`event_record_many`) — the same rows, hashes and guarantees as one by one.
+
+Steps whose level changes the ticket go back to pending in the same transaction with a lease
+(`claimed_until`) and a new fence, and then fire one by one, each in its own transaction, so a
+broken step holds none of the others; it is retried when its lease ends. The fence is the
+guard there: a reschedule in between moves it, and the old claim then does nothing. The
+(run, level, cycle) constraint makes a second firing impossible however many workers run. If
+the set-wise path fails, its steps go one by one too.
 
 A step overdue by more than `ESCALADA_LATE_CUTOFF_MINUTES` (24 h) — after downtime — fires once,
 marked late; its repeats start from now instead of replaying every missed one.
-
-A storm (thousands of steps due at one instant) is mostly levels that only notify: those steps
-of a batch fire together, set-wise (`_fire_notifying`): one UPDATE marks fired those whose fence
-still holds, one query reads their tickets, the outbox rows go in one INSERT and the events in a
-few statements (`event_record_many`) — the same rows, hashes and guarantees as one by one. Steps
-whose level changes the ticket fire one by one, each in its own savepoint, so a broken step holds
-none of the others; if the set-wise path fails, its steps fire one by one instead.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -34,7 +41,7 @@ from escalada.base.errors import Conflict, ServiceError
 from escalada.desk import escalate as escalating
 from escalada.desk import ladder_batch, verbs
 from escalada.escalations import records
-from escalada.escalations.models import EscalationRun, EscalationStep, EscalationType, StepState
+from escalada.escalations.models import EscalationStep, EscalationType, StepState
 from escalada.escalations.runs import levels_of
 from escalada.notifications import internal
 from escalada.notifications import services as notifications
@@ -59,90 +66,92 @@ NOTIFYING = frozenset({"notify", "notify_customer", "webhook"})
 CLAIM_LEASE = timedelta(seconds=30)
 
 
-def _claim(now: datetime, limit: int) -> list[tuple[int, int]]:
-    """Claim up to `limit` due steps for this worker in one statement: other workers skip them
-    (PostgreSQL `SKIP LOCKED`; SQLite's IMMEDIATE transaction takes its turn) until the lease ends,
-    so a worker that dies leaves them to the others. Returns (id, fence) pairs."""
+def _take(now: datetime, limit: int) -> list[ladder_batch.Claimed]:
+    """Take up to `limit` due steps in one statement and mark them fired, inside the caller's
+    transaction: other workers skip the rows it locked (PostgreSQL `SKIP LOCKED`; SQLite's
+    IMMEDIATE transaction takes its turn) until it commits or rolls back. A step due before the
+    late cutoff is marked late. Returns them as taken, in due order."""
     table = EscalationStep._meta.db_table
     skip_locked = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
     moment = connection.ops.adapt_datetimefield_value
+    late_before = now - timedelta(minutes=settings.ESCALADA_LATE_CUTOFF_MINUTES)
     sql = (
-        f"UPDATE {table} SET claimed_until = %s, fence = fence + 1 WHERE id IN ("  # noqa: S608 - names from the model
-        f"SELECT id FROM {table} WHERE state = 'pending' AND due_at <= %s AND (claimed_until IS NULL OR claimed_until <= %s) "
-        f"ORDER BY due_at LIMIT %s{skip_locked}) RETURNING id, fence"
+        f"UPDATE {table} SET state = %s, fired_at = %s, is_late = (due_at < %s), fence = fence + 1 WHERE id IN ("  # noqa: S608 - names from the model
+        f"SELECT id FROM {table} WHERE state = %s AND due_at <= %s AND (claimed_until IS NULL OR claimed_until <= %s) "
+        f"ORDER BY due_at LIMIT %s{skip_locked}) RETURNING {ladder_batch.CLAIMED_COLUMNS}"
     )
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(sql, [moment(now + CLAIM_LEASE), moment(now), moment(now), limit])
-        return [(int(pk), int(fence)) for pk, fence in cursor.fetchall()]
+    params = [StepState.FIRED.value, moment(now), moment(late_before), StepState.PENDING.value, moment(now), moment(now), limit]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return sorted((ladder_batch.claimed_of(row) for row in cursor.fetchall()), key=lambda step: (step.due_at, step.id))
 
 
 def escalation_fire_due(*, now: datetime, limit: int = CLAIM_BATCH) -> int:
-    """Claim due steps in batches and fire each batch in one transaction. One batch per call by
-    default: the worker comes straight back while steps are due, with a fresh `now`, so each
-    step's fire instant stays true to when it fired."""
+    """Take due steps in batches and fire each batch in one transaction (then its steps that
+    change tickets one by one). One batch per call by default: the worker comes straight back
+    while steps are due, with a fresh `now`, so each step's fire instant stays true to when it
+    fired."""
     fired = 0
     while fired < limit:
-        claimed = _claim(now, min(CLAIM_BATCH, limit - fired))
-        if not claimed:
-            break
-        fired += _fire_batch(claimed, now=now)
-        if len(claimed) < CLAIM_BATCH:
+        taken, fired_together, one_by_one = _fire_batch(now=now, limit=min(CLAIM_BATCH, limit - fired))
+        fired += fired_together
+        for pk, fence in one_by_one:
+            try:
+                with transaction.atomic():
+                    fired += _fire_one(pk=pk, fence=fence, now=now)
+            except Exception:  # one broken step must not hold the others; its lease ends and it is retried
+                logger.exception("escalation step %s failed", pk)
+        if taken < CLAIM_BATCH:
             break
     return fired
 
 
 @transaction.atomic
-def _fire_batch(claimed: list[tuple[int, int]], *, now: datetime) -> int:
-    steps = ladder_batch.steps_load(claimed)  # a step missing here was rescheduled since: nothing to do
-    notifying = [step for step in steps if _only_notifies(step, now=now)]
-    together = {step.pk for step in notifying}
-    one_by_one = [(step.pk, step.fence) for step in steps if step.pk not in together]
+def _fire_batch(*, now: datetime, limit: int) -> tuple[int, int, list[tuple[int, int]]]:
+    """Take a batch and fire its notifying steps together; the others go back to pending under
+    this worker's lease, to fire one by one. Returns (taken, fired, the others' (id, fence))."""
+    taken = _take(now, limit)
+    if not taken:
+        return 0, 0, []
+    runs = ladder_batch.runs_load({step.run_id for step in taken})
+    notifying = [step for step in taken if _only_notifies(step, runs.get(step.run_id), now=now)]
+    together = {step.id for step in notifying}
+    others = [step for step in taken if step.id not in together]
     fired = 0
     if notifying:
         try:
             with transaction.atomic():
-                fired += _fire_notifying(notifying, now=now)
+                fired = _fire_notifying(notifying, runs, now=now)
         except Exception:  # e.g. a stream head another writer created meanwhile: retry each step alone
             logger.exception("%d notification steps failed together; firing them one by one", len(notifying))
-            one_by_one = [(step.pk, step.fence) for step in steps]
-    for pk, fence in one_by_one:
-        try:
-            with transaction.atomic():
-                fired += _fire_one(pk=pk, fence=fence, now=now)
-        except Exception:  # one broken step must not hold the others; its lease ends and it is retried
-            logger.exception("escalation step %s failed", pk)
-    return fired
+            others = taken
+    return len(taken), fired, ladder_batch.steps_release(others, until=now + CLAIM_LEASE)
 
 
-def _only_notifies(step: EscalationStep, *, now: datetime) -> bool:
+def _only_notifies(step: ladder_batch.Claimed, run: ladder_batch.RunRow | None, *, now: datetime) -> bool:
     """Whether `step` fires now with notifications only (everything else goes one by one)."""
-    if step.due_at is None or step.due_at > now:
-        return False
-    try:
-        levels = levels_of(step.run)
-    except Exception:  # a snapshot we cannot read: it fails alone, in its own savepoint
-        return False
-    if step.level >= len(levels):
-        return False
-    return step.cycle > 1 or all(action.get("type") in NOTIFYING for action in levels[step.level].actions)
+    if step.due_at is None or step.due_at > now or run is None or run.levels is None or step.level >= len(run.levels):
+        return False  # gone, not due, or unreadable: the one-by-one path decides (and fails alone)
+    return step.cycle > 1 or all(action.get("type") in NOTIFYING for action in run.levels[step.level].actions)
 
 
-def _fire_notifying(steps: list[EscalationStep], *, now: datetime) -> int:
-    """Fire steps whose levels only notify, together; see the module's docstring."""
+def _fire_notifying(steps: list[ladder_batch.Claimed], runs: dict[int, ladder_batch.RunRow], *, now: datetime) -> int:
+    """Apply the taken steps whose levels only notify, together; see the module's docstring."""
     cutoff = timedelta(minutes=settings.ESCALADA_LATE_CUTOFF_MINUTES)
-    marked = ladder_batch.steps_mark_fired(steps, now=now, late_before=now - cutoff)
-    steps = [step for step in steps if step.pk in marked]
-    tickets = Ticket.objects.select_related("requester", "team", "assignee").in_bulk({step.run.ticket_id for step in steps})
     drafts: list[EventDraft] = []
-    repeating: list[tuple[EscalationStep, timedelta]] = []
+    repeating: list[tuple[ladder_batch.Claimed, timedelta]] = []
     with outbox_batch():
+        batch_tickets = _BatchTickets({runs[step.run_id].ticket_id for step in steps})
         for step in steps:
             assert step.due_at is not None  # `_only_notifies` let only due steps through
-            level = levels_of(step.run)[step.level]
-            ticket = tickets[step.run.ticket_id]
-            done = _apply(level.actions, ticket=ticket, level=step.level, is_repeat=step.cycle > 1, now=now)
-            after = _fired(step.run, step, due_at=step.due_at, is_late=now - step.due_at > cutoff, done=done, now=now)
-            drafts.append(EventDraft(subject_type="ticket", subject_id=ticket.pk, kind="escalation.level_fired", after=after))
+            run = runs[step.run_id]
+            assert run.levels is not None  # as above
+            level = run.levels[step.level]
+            done = _apply(
+                level.actions, ticket=batch_tickets.lazy(run.ticket_id), level=step.level, is_repeat=step.cycle > 1, now=now
+            )
+            after = _fired(run.ladder_name, step, due_at=step.due_at, is_late=now - step.due_at > cutoff, done=done, now=now)
+            drafts.append(EventDraft(subject_type="ticket", subject_id=run.ticket_id, kind="escalation.level_fired", after=after))
             if level.repeat_every:
                 repeating.append((step, level.repeat_every))
     event_record_many(drafts=drafts, actor=None, occurred_at=now)
@@ -150,12 +159,35 @@ def _fire_notifying(steps: list[EscalationStep], *, now: datetime) -> int:
     return len(steps)
 
 
+class _BatchTickets:
+    """The batch's tickets, read together the first time an action needs one (a level whose
+    webhook nobody listens to needs none)."""
+
+    def __init__(self, ids: set[int]) -> None:
+        self.ids = ids
+        self.loaded: dict[int, Ticket] | None = None
+
+    def lazy(self, pk: int) -> Callable[[], Ticket]:
+        return lambda: self.get(pk)
+
+    def get(self, pk: int) -> Ticket:
+        if self.loaded is None:
+            self.loaded = Ticket.objects.select_related("requester", "team", "assignee").in_bulk(self.ids)
+        return self.loaded[pk]
+
+
 def _fired(
-    run: EscalationRun, step: EscalationStep, *, due_at: datetime, is_late: bool, done: list[str], now: datetime
+    ladder_name: str,
+    step: EscalationStep | ladder_batch.Claimed,
+    *,
+    due_at: datetime,
+    is_late: bool,
+    done: list[str],
+    now: datetime,
 ) -> dict[str, Any]:
     """What `escalation.level_fired` records."""
     return {
-        "ladder": run.ladder_name,
+        "ladder": ladder_name,
         "level": step.level + 1,
         "cycle": step.cycle,
         "due_at": due_at,
@@ -194,7 +226,7 @@ def _fire_one(*, pk: int, fence: int, now: datetime) -> int:
         kind="escalation.level_fired",
         actor=None,
         occurred_at=now,
-        after=_fired(run, step, due_at=step.due_at, is_late=is_late, done=done, now=now),
+        after=_fired(run.ladder_name, step, due_at=step.due_at, is_late=is_late, done=done, now=now),
     )
     first = step if step.cycle == 1 else EscalationStep.objects.filter(run=run, level=step.level, cycle=1).first()
     if level.repeat_every and (first is None or first.acknowledged_at is None):
@@ -209,17 +241,24 @@ def _fire_one(*, pk: int, fence: int, now: datetime) -> int:
     return 1
 
 
-def _apply(actions: tuple[Any, ...], *, ticket: Ticket, level: int, is_repeat: bool, now: datetime) -> list[str]:
-    """Apply a level's actions; a repeat only notifies. Returns what was done, in words."""
+def _apply(
+    actions: tuple[Any, ...], *, ticket: Ticket | Callable[[], Ticket], level: int, is_repeat: bool, now: datetime
+) -> list[str]:
+    """Apply a level's actions; a repeat only notifies. Returns what was done, in words. `ticket`
+    may be a loader (the storm path): a webhook nobody listens to then reads no ticket."""
     done: list[str] = []
     for action in actions:
         kind = action.get("type")
         if is_repeat and kind not in ("notify", "notify_customer", "webhook"):
             continue
+        if kind == "webhook" and callable(ticket) and not internal.is_heard("escalation.level_fired"):
+            done.append("webhook")
+            continue
+        current = ticket() if callable(ticket) else ticket
         try:
-            done.append(_apply_one(action, ticket=ticket, level=level, now=now))
+            done.append(_apply_one(action, ticket=current, level=level, now=now))
             if kind not in NOTIFYING:  # the next action sees what this one changed
-                ticket.refresh_from_db()
+                current.refresh_from_db()
         except ServiceError as exc:  # e.g. the team was deleted since the ladder was frozen
             done.append(f"{kind} skipped: {exc.message}")
     return done

@@ -25,7 +25,7 @@ from escalada.base.timezones import is_timezone
 from escalada.core.quiet import quiet_until
 from escalada.customers.services import email_problem
 from escalada.notifications.batching import memo
-from escalada.notifications.models import NotificationRule, OutboxChannel, OutboxMessage, QuietHours
+from escalada.notifications.models import NotificationRule, OutboxChannel, OutboxMessage, QuietHours, WebhookSubscription
 from escalada.notifications.services import EVENT_TYPES, _enqueue, email_enqueue, header_problem, webhooks_dispatch
 from escalada.tickets.models import Severity, Ticket
 
@@ -57,6 +57,15 @@ def announce(*, kind: str, ticket: Ticket, data: dict[str, Any], now: datetime) 
     """Queue everything `kind` on `ticket` causes: webhooks and internal notifications."""
     webhooks_dispatch(kind=kind, data=data, ticket=ticket, now=now)
     internal_notify(kind=kind, ticket=ticket, data=data, now=now)
+
+
+def is_heard(kind: str) -> bool:
+    """Whether `announce(kind=…)` could queue anything: an active webhook subscription to `kind`
+    (or to every event) or an active notification rule for it. Read once per batch, like the
+    rest of the configuration, so the storm path skips loading tickets nobody will hear about."""
+    subscriptions = memo("webhook_subscriptions", lambda: list(WebhookSubscription.objects.filter(is_active=True).order_by("pk")))
+    rules = memo("notification_rules", lambda: list(NotificationRule.objects.filter(is_active=True).order_by("pk")))
+    return any(kind in s.event_types or "*" in s.event_types for s in subscriptions) or any(kind in r.event_types for r in rules)
 
 
 def _team_leads(team_id: int) -> list[User]:

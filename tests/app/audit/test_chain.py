@@ -173,12 +173,11 @@ def test_recording_many_writes_exactly_the_rows_and_hashes_of_one_by_one() -> No
         ("ticket:8", 2),
     ]
     with transaction.atomic():
-        events = event_record_many(drafts=drafts, actor=None, occurred_at=AT)
-    assert [e.pk is not None for e in events] == [True] * 5
+        assert event_record_many(drafts=drafts, actor=None, occurred_at=AT) == 5
     for stream in ("ticket:7", "ticket:8", "organization:7"):
         assert event_chain_verify(stream=stream) is None
     with transaction.atomic():
-        assert event_record_many(drafts=[], actor=None, occurred_at=AT) == []
+        assert event_record_many(drafts=[], actor=None, occurred_at=AT) == 0
 
 
 @pytest.mark.django_db(transaction=True)

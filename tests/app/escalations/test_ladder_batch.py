@@ -79,8 +79,11 @@ def written() -> dict[str, list[dict[str, Any]]]:
         {k: v for k, v in row.items() if k != "id"}
         for row in Event.objects.filter(kind="escalation.level_fired").order_by("stream", "seq").values()
     ]
+    # The fence and the lease are the paths' own bookkeeping: one by one, a step goes back to
+    # pending under a lease first; together, it is fired where it was taken.
     steps = [
-        {k: v for k, v in row.items() if k != "id"} for row in EscalationStep.objects.order_by("run", "level", "cycle").values()
+        {k: v for k, v in row.items() if k not in ("id", "fence", "claimed_until")}
+        for row in EscalationStep.objects.order_by("run", "level", "cycle").values()
     ]
     heads = [dict(head) for head in EventStreamHead.objects.order_by("stream").values()]
     return {"outbox": outbox, "events": events, "steps": steps, "heads": heads}
@@ -124,7 +127,7 @@ def test_notification_steps_fire_together_with_exactly_the_rows_of_one_by_one(
     monkeypatch.setattr(firing, "_fire_one", spy)
     together = fire_and_read(script)
     assert one_by_one_calls == []
-    monkeypatch.setattr(firing, "_only_notifies", lambda step, now: False)
+    monkeypatch.setattr(firing, "_only_notifies", lambda step, run, now: False)
     one_by_one = fire_and_read(script)
     assert len(one_by_one_calls) == 7
     assert together == one_by_one
@@ -162,24 +165,34 @@ def test_a_batch_mixes_both_paths_and_each_step_fires_once(world: World) -> None
     assert EscalationStep.objects.filter(state="pending", cycle=2).count() == 4  # level 1's repeats
 
 
-def test_a_step_whose_fence_moved_after_the_claim_does_not_fire(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
-    first, second, third = desk(world, [NOTIFY_ONLY], tickets=3)
-    claimed = firing._claim(berlin(23, 9), 10)
-    EscalationStep.objects.filter(run__ticket=first).update(fence=F("fence") + 1)  # rescheduled before loading
-    load = ladder_batch.steps_load
-
-    def load_then_reschedule(pairs: Any) -> Any:
-        loaded = load(pairs)
-        EscalationStep.objects.filter(run__ticket=second).update(fence=F("fence") + 1)  # after loading
-        return loaded
-
-    monkeypatch.setattr(ladder_batch, "steps_load", load_then_reschedule)
+def test_a_step_put_back_for_one_by_one_does_not_fire_once_its_fence_moved(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    first, second = desk(world, [RAISE], tickets=2)
     with transaction.atomic():
-        assert firing._fire_batch(claimed, now=berlin(23, 9)) == 1
-    fired = EscalationStep.objects.filter(state="fired").values_list("run__ticket", flat=True)
-    assert list(fired) == [third.pk]
-    assert Event.objects.filter(kind="escalation.level_fired").values_list("subject_id", flat=True).get() == third.pk
-    assert set(OutboxMessage.objects.filter(kind__contains="escalat").values_list("ticket", flat=True)) == {third.pk}
+        taken, fired, one_by_one = firing._fire_batch(now=berlin(23, 9), limit=10)
+    assert (taken, fired, len(one_by_one)) == (2, 0, 2)
+    leased = EscalationStep.objects.filter(state="pending", claimed_until__isnull=False)
+    assert leased.count() == 2  # back to pending, this worker's lease on them
+    assert firing._fire_batch(now=berlin(23, 9), limit=10) == (0, 0, [])  # nobody else takes them meanwhile
+    EscalationStep.objects.filter(run__ticket=first).update(fence=F("fence") + 1)  # rescheduled in between
+    assert [firing._fire_one(pk=pk, fence=fence, now=berlin(23, 9)) for pk, fence in one_by_one] == [0, 1]
+    assert list(EscalationStep.objects.filter(state="fired").values_list("run__ticket", flat=True)) == [second.pk]
+    assert Event.objects.filter(kind="escalation.level_fired").values_list("subject_id", flat=True).get() == second.pk
+
+
+def test_a_batch_that_fails_after_the_take_leaves_every_step_pending(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    desk(world, [NOTIFY_ONLY], tickets=3)
+
+    def broken(steps: Any, *, until: Any) -> Any:
+        raise RuntimeError("the worker died here")
+
+    monkeypatch.setattr(ladder_batch, "steps_release", broken)
+    with pytest.raises(RuntimeError):
+        firing._fire_batch(now=berlin(23, 9), limit=10)
+    assert list(EscalationStep.objects.values_list("state", "claimed_until")) == [("pending", None)] * 3
+    assert Event.objects.filter(kind="escalation.level_fired").count() == 0
+    assert OutboxMessage.objects.filter(kind__contains="escalat").count() == 0
+    monkeypatch.undo()
+    assert run(berlin(23, 9)) == 3
 
 
 def test_when_firing_together_fails_each_step_fires_alone_once(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
