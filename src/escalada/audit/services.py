@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from escalada.audit.models import Change, Event, EventStreamHead, is_marked
+from escalada.base.sql import one_of
 
 GENESIS = ""
 
@@ -140,10 +141,7 @@ def event_record_many(
     if not drafts:
         return 0
     streams = sorted({f"{draft.subject_type}:{draft.subject_id}" for draft in drafts})
-    locked = EventStreamHead.objects.select_for_update().filter(stream__in=streams).order_by("stream")
-    heads: dict[str, tuple[int, str]] = {
-        stream: (seq, digest) for stream, seq, digest in locked.values_list("stream", "seq", "hash")
-    }
+    heads = _heads_lock(streams)
     at = occurred_at.astimezone(UTC)
     actor_user = actor if actor is not None and actor.is_authenticated else None
     actor_id = actor_user.pk if actor_user is not None else None
@@ -218,12 +216,30 @@ def rows_insert(cursor: Any, table: str, columns: Sequence[str], rows: Sequence[
     cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * len(columns))})", adapted)  # noqa: S608 - names from the model
 
 
+def _heads_lock(streams: list[str]) -> dict[str, tuple[int, str]]:
+    """The heads of `streams` that exist, locked in stream order (PostgreSQL; SQLite's writer
+    holds the database): {stream: (seq, hash)}."""
+    connection = transaction.get_connection()
+    where, params = one_of(connection, "stream", streams)
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    table = EventStreamHead._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT stream, seq, hash FROM {table} WHERE {where} ORDER BY stream{lock}", params)  # noqa: S608 - names from the model
+        return {stream: (int(seq), digest) for stream, seq, digest in cursor.fetchall()}
+
+
 def heads_upsert(cursor: Any, heads: Sequence[tuple[str, int, str]]) -> None:
     """Set each stream's head (stream, seq, hash) in one statement, creating those that are new."""
     table = EventStreamHead._meta.db_table
-    values = ", ".join(["(%s, %s, %s)"] * len(heads))
+    params: list[Any]
+    if cursor.db.vendor == "postgresql":  # three arrays: one parameter each, however many heads
+        rows = "SELECT * FROM unnest(%s::varchar[], %s::integer[], %s::varchar[])"
+        params = [list(column) for column in zip(*heads, strict=True)]
+    else:
+        rows = "VALUES " + ", ".join(["(%s, %s, %s)"] * len(heads))
+        params = [value for head in heads for value in head]
     cursor.execute(
-        f"INSERT INTO {table} (stream, seq, hash) VALUES {values} "  # noqa: S608 - names from the model
+        f"INSERT INTO {table} (stream, seq, hash) {rows} "  # noqa: S608 - names from the model
         "ON CONFLICT (stream) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
-        [value for head in heads for value in head],
+        params,
     )

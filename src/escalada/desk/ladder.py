@@ -59,7 +59,7 @@ PRIORITY_UP = {
 }
 
 
-CLAIM_BATCH = 200
+CLAIM_BATCH = 500
 # Actions that only tell people and systems: they change no ticket, so a level made of them
 # fires set-wise, and a repeat (which only notifies) always does.
 NOTIFYING = frozenset({"notify", "notify_customer", "webhook"})

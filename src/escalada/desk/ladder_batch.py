@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 from django.db import connection
 from django.utils.dateparse import parse_datetime
 
+from escalada.base.sql import one_of
 from escalada.core.ladder import Level
 from escalada.escalations.models import EscalationRun, EscalationStep, StepState
 from escalada.escalations.services import level_of
@@ -65,12 +66,9 @@ def claimed_of(row: Sequence[Any]) -> Claimed:
 def runs_load(run_ids: set[int]) -> dict[int, RunRow]:
     """The runs of a batch, one query; a snapshot shared by many runs is parsed once."""
     table = EscalationRun._meta.db_table
-    marks = ", ".join(["%s"] * len(run_ids))
+    where, params = one_of(connection, "id", run_ids)
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT id, ticket_id, ladder_name, CAST(snapshot AS TEXT) FROM {table} WHERE id IN ({marks})",  # noqa: S608 - names from the model
-            list(run_ids),
-        )
+        cursor.execute(f"SELECT id, ticket_id, ladder_name, CAST(snapshot AS TEXT) FROM {table} WHERE {where}", params)  # noqa: S608 - names from the model
         return {
             int(pk): RunRow(int(pk), int(ticket), name, _levels(snapshot)) for pk, ticket, name, snapshot in cursor.fetchall()
         }
@@ -91,13 +89,13 @@ def steps_release(steps: Sequence[Claimed], *, until: datetime) -> list[tuple[in
         return []
     table = EscalationStep._meta.db_table
     moment = connection.ops.adapt_datetimefield_value
-    marks = ", ".join(["%s"] * len(steps))
+    where, ids = one_of(connection, "id", [step.id for step in steps])
     sql = (
         f"UPDATE {table} SET state = %s, fired_at = NULL, is_late = %s, claimed_until = %s, fence = fence + 1 "  # noqa: S608 - names from the model
-        f"WHERE id IN ({marks}) RETURNING id, fence"
+        f"WHERE {where} RETURNING id, fence"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [StepState.PENDING.value, False, moment(until), *(step.id for step in steps)])
+        cursor.execute(sql, [StepState.PENDING.value, False, moment(until), *ids])
         fences = {int(pk): int(fence) for pk, fence in cursor.fetchall()}
     return [(step.id, fences[step.id]) for step in steps if step.id in fences]
 

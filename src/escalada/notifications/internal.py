@@ -63,6 +63,10 @@ def is_heard(kind: str) -> bool:
     """Whether `announce(kind=…)` could queue anything: an active webhook subscription to `kind`
     (or to every event) or an active notification rule for it. Read once per batch, like the
     rest of the configuration, so the storm path skips loading tickets nobody will hear about."""
+    return memo(("is_heard", kind), lambda: _is_heard(kind))
+
+
+def _is_heard(kind: str) -> bool:
     subscriptions = memo("webhook_subscriptions", lambda: list(WebhookSubscription.objects.filter(is_active=True).order_by("pk")))
     rules = memo("notification_rules", lambda: list(NotificationRule.objects.filter(is_active=True).order_by("pk")))
     return any(kind in s.event_types or "*" in s.event_types for s in subscriptions) or any(kind in r.event_types for r in rules)
