@@ -28,6 +28,7 @@ from escalada.base.models import WorkerHeartbeat
 from escalada.base.wake import CHANNEL
 from escalada.desk.ladder import escalation_fire_due
 from escalada.desk.mail import mail_process_pending
+from escalada.escalations.runs import runs_follow_moved_times
 from escalada.insights.health import health, next_due
 from escalada.insights.services import rollup_catch_up
 from escalada.notifications.delivery import outbox_deliver_due
@@ -56,26 +57,37 @@ def default_jobs() -> list[Job]:
         Job(name="mail_process_pending", every=timedelta(seconds=30), run=lambda now: mail_process_pending(now=now)),
         Job(name="idempotency_key_purge", every=timedelta(minutes=5), run=lambda now: idempotency_key_purge(now=now)),
         # The report rollups: tickets changed since the last turn (marked in their own transaction).
-        Job(name="report_rollups", every=ROLLUP_EVERY, run=_rollups),
+        Job(
+            name="report_rollups",
+            every=ROLLUP_EVERY,
+            run=lambda now: _briefly(lambda: rollup_catch_up(limit=ROLLUP_BATCH), ROLLUP_BATCH),
+        ),
+        # Ladder steps of tickets whose SLA times a calendar edit moved (marked by the edit).
+        Job(
+            name="ladder_follow_moved_times",
+            every=ROLLUP_EVERY,
+            run=lambda now: _briefly(lambda: runs_follow_moved_times(now=now, limit=FOLLOW_BATCH), FOLLOW_BATCH),
+        ),
         # The auditor: says so in the log when a timer is overdue by more than a minute.
         Job(name="overdue_audit", every=timedelta(minutes=1), run=_audit_overdue),
     ]
 
 
 ROLLUP_EVERY = timedelta(seconds=2)
-ROLLUP_TURN_SECONDS = 0.05
+TURN_SECONDS = 0.05
 ROLLUP_BATCH = 100
+FOLLOW_BATCH = 20
 
 
-def _rollups(now: datetime) -> int:
-    """Catch up with marked changes a small batch at a time, and give the turn back as soon as
-    a timer is due or 50 ms have passed: SLA breaches and ladder steps must not wait behind the
-    reports (a burst of changes is taken over several turns)."""
+def _briefly(take: Callable[[], int], batch: int) -> int:
+    """Background catch-up (report rollups, ladders following a calendar edit), a small batch
+    at a time, giving the turn back as soon as a timer is due or 50 ms have passed: SLA breaches
+    and ladder steps must not wait behind it (a burst is taken over several turns)."""
     started, done = time.monotonic(), 0
     while True:
-        taken = rollup_catch_up(limit=ROLLUP_BATCH)
+        taken = take()
         done += taken
-        if taken < ROLLUP_BATCH or time.monotonic() - started > ROLLUP_TURN_SECONDS:
+        if taken < batch or time.monotonic() - started > TURN_SECONDS:
             return done
         due = [at for at in next_due().values() if at is not None]
         if due and min(due) <= timezone.now():

@@ -38,6 +38,7 @@ def test_run_once_purges_only_expired_keys_and_respects_the_interval(world: Worl
         "mail_process_pending": 0,
         "idempotency_key_purge": 2,
         "report_rollups": 2,  # the world's two new tickets
+        "ladder_follow_moved_times": 0,
         "overdue_audit": 0,
     }
     assert list(IdempotencyKey.objects.values_list("key", flat=True)) == ["live"]
@@ -48,6 +49,7 @@ def test_run_once_purges_only_expired_keys_and_respects_the_interval(world: Worl
         "outbox_deliver_due": 0,
         "mail_process_pending": 0,
         "report_rollups": 0,
+        "ladder_follow_moved_times": 0,
         "overdue_audit": 0,
     }
     assert worker.run_once(now=T0 + timedelta(minutes=5)) == {
@@ -57,6 +59,7 @@ def test_run_once_purges_only_expired_keys_and_respects_the_interval(world: Worl
         "mail_process_pending": 0,
         "idempotency_key_purge": 1,
         "report_rollups": 0,
+        "ladder_follow_moved_times": 0,
         "overdue_audit": 0,
     }
     assert IdempotencyKey.objects.count() == 0

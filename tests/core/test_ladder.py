@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from escalada.core.calendar import BusinessCalendar, ContinuousCalendar
-from escalada.core.ladder import ClockTimes, Level, TicketTimes, Trigger, ladder_problems, level_due
+from escalada.core.ladder import ClockTimes, Level, TicketTimes, Trigger, ladder_problems, level_due, level_occurrence
 
 BERLIN = ZoneInfo("Europe/Berlin")
 CAL = BusinessCalendar(timezone="Europe/Berlin", weekly={d: [("09:00", "17:00")] for d in ("mon", "tue", "wed", "thu", "fri")})
@@ -72,6 +72,19 @@ def test_unresolved_and_no_agent_reply_triggers() -> None:
         created_at=t.created_at, is_solved=False, last_customer_message_at=berlin(27, 15), last_agent_reply_at=berlin(27, 15, 30)
     )
     assert level_due(waiting, answered, business=CAL, wall=WALL) is None
+
+
+def test_occurrences_are_the_clock_cycle_the_unanswered_message_or_the_ticket() -> None:
+    breach = Level(index=0, trigger=Trigger.METRIC_BREACH, metric="next_response", offset=timedelta(0))
+    waiting = Level(index=1, trigger=Trigger.NO_AGENT_REPLY_FOR, offset=timedelta(hours=1))
+    unresolved = Level(index=2, trigger=Trigger.UNRESOLVED_FOR, offset=timedelta(hours=2))
+    third_wait = ClockTimes(warn_instant=None, due_instant=berlin(27, 16), is_paused=False, is_fulfilled=False, cycle=3)
+    t = times(next_response=third_wait)
+    assert [level_occurrence(level, t) for level in (breach, waiting, unresolved)] == [3, int(berlin(27, 15).timestamp()), 1]
+    answered = TicketTimes(
+        created_at=t.created_at, is_solved=False, last_customer_message_at=berlin(27, 15), last_agent_reply_at=berlin(27, 15)
+    )
+    assert [level_occurrence(level, answered) for level in (breach, waiting, unresolved)] == [None, None, 1]
 
 
 def test_ladder_problems_name_the_level() -> None:

@@ -55,7 +55,7 @@ def test_worker_starts_logs_and_stops_on_sigterm(e2e_env: dict[str, str]) -> Non
     assert process.stdout is not None
     first = process.stdout.readline()
     assert (
-        "worker started; jobs: sla_fire_due, escalation_fire_due, outbox_deliver_due, mail_process_pending, idempotency_key_purge, report_rollups, overdue_audit"
+        "worker started; jobs: sla_fire_due, escalation_fire_due, outbox_deliver_due, mail_process_pending, idempotency_key_purge, report_rollups, ladder_follow_moved_times, overdue_audit"
         in first
     )
     process.send_signal(signal.SIGTERM)

@@ -9,6 +9,10 @@ A level's trigger is one of:
 - ``no_agent_reply_for``: the customer's last message plus the offset, while no public agent reply
   came after it.
 
+A level fires once per occurrence of its trigger (`level_occurrence`): each cycle of the metric's
+clock (next_response has one per message the customer waits on), each unanswered customer
+message, and once per ticket for ``unresolved_for``.
+
 Functions take times and calendars and return instants; nothing here reads the clock.
 """
 
@@ -54,6 +58,7 @@ class ClockTimes:
     due_instant: datetime | None  # breached_at once breached, else due_at
     is_paused: bool
     is_fulfilled: bool
+    cycle: int = 1  # next_response starts a new cycle for every message the customer waits on
 
 
 @dataclass(frozen=True)
@@ -84,6 +89,27 @@ def level_due(level: Level, times: TicketTimes, *, business: Calendar, wall: Cal
     if anchor is None:
         return None
     return calendar.add(anchor, level.offset) if level.offset else anchor
+
+
+def level_occurrence(level: Level, times: TicketTimes) -> int | None:
+    """Which occurrence of its trigger `level` is on for this ticket: a level fires once per
+    occurrence (and repeats within it). None when no occurrence is under way: the steps there
+    stay as they are, held.
+
+    - metric triggers: the metric's clock cycle, so a next_response level fires again for each
+      message the customer waits on;
+    - ``no_agent_reply_for``: the customer's unanswered message (its instant, in whole seconds);
+    - ``unresolved_for``: one occurrence per ticket.
+    """
+    if level.trigger in METRIC_TRIGGERS:
+        clock = times.clocks.get(level.metric or "")
+        return None if clock is None else clock.cycle
+    if level.trigger == Trigger.NO_AGENT_REPLY_FOR:
+        waiting, answered = times.last_customer_message_at, times.last_agent_reply_at
+        if waiting is None or (answered is not None and answered >= waiting):
+            return None
+        return int(waiting.timestamp())
+    return 1
 
 
 def ladder_problems(levels: Sequence[Level]) -> dict[int, str]:

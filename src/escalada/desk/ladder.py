@@ -17,7 +17,7 @@ Steps whose level changes the ticket go back to pending in the same transaction 
 (`claimed_until`) and a new fence, and then fire one by one, each in its own transaction, so a
 broken step holds none of the others; it is retried when its lease ends. The fence is the
 guard there: a reschedule in between moves it, and the old claim then does nothing. The
-(run, level, cycle) constraint makes a second firing impossible however many workers run. If
+(run, level, occurrence, cycle) constraint makes a second firing impossible however many workers run. If
 the set-wise path fails, its steps go one by one too.
 
 A step overdue by more than `ESCALADA_LATE_CUTOFF_MINUTES` (24 h) — after downtime — fires once,
@@ -142,6 +142,9 @@ def _fire_notifying(steps: list[ladder_batch.Claimed], runs: dict[int, ladder_ba
     repeating: list[tuple[ladder_batch.Claimed, timedelta]] = []
     with outbox_batch():
         batch_tickets = _BatchTickets({runs[step.run_id].ticket_id for step in steps})
+        told = sorted({runs[step.run_id].ticket_id for step in steps if _tells_customer(step, runs[step.run_id])})
+        if told:  # the customer mails' threading headers, read for all of them at once
+            notifications.thread_headers_preload(told)
         for step in steps:
             assert step.due_at is not None  # `_only_notifies` let only due steps through
             run = runs[step.run_id]
@@ -157,6 +160,11 @@ def _fire_notifying(steps: list[ladder_batch.Claimed], runs: dict[int, ladder_ba
     event_record_many(drafts=drafts, actor=None, occurred_at=now)
     ladder_batch.repeats_schedule(repeating, now=now)
     return len(steps)
+
+
+def _tells_customer(step: ladder_batch.Claimed, run: ladder_batch.RunRow) -> bool:
+    assert run.levels is not None  # only notifying steps come here, and those have levels
+    return any(action.get("type") == "notify_customer" for action in run.levels[step.level].actions)
 
 
 class _BatchTickets:
@@ -228,14 +236,20 @@ def _fire_one(*, pk: int, fence: int, now: datetime) -> int:
         occurred_at=now,
         after=_fired(run.ladder_name, step, due_at=step.due_at, is_late=is_late, done=done, now=now),
     )
-    first = step if step.cycle == 1 else EscalationStep.objects.filter(run=run, level=step.level, cycle=1).first()
+    first = (
+        step
+        if step.cycle == 1
+        else EscalationStep.objects.filter(run=run, level=step.level, occurrence=step.occurrence, cycle=1).first()
+    )
     if level.repeat_every and (first is None or first.acknowledged_at is None):
         next_due = step.due_at + level.repeat_every
         if next_due <= now:  # late: repeat from now, do not replay what was missed
             next_due = now + level.repeat_every
         try:
             with transaction.atomic():
-                EscalationStep.objects.create(run=run, level=step.level, cycle=step.cycle + 1, due_at=next_due)
+                EscalationStep.objects.create(
+                    run=run, level=step.level, occurrence=step.occurrence, cycle=step.cycle + 1, due_at=next_due
+                )
         except IntegrityError:
             pass  # already scheduled
     return 1

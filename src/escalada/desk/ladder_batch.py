@@ -33,6 +33,7 @@ class Claimed(NamedTuple):
     fence: int
     run_id: int
     level: int
+    occurrence: int
     cycle: int
     due_at: datetime | None
     acknowledged_at: datetime | None
@@ -45,7 +46,7 @@ class RunRow(NamedTuple):
     levels: tuple[Level, ...] | None  # None: a snapshot we cannot read (its steps fire, and fail, alone)
 
 
-CLAIMED_COLUMNS = "id, fence, run_id, level, cycle, due_at, acknowledged_at"
+CLAIMED_COLUMNS = "id, fence, run_id, level, occurrence, cycle, due_at, acknowledged_at"
 
 
 def instant(value: Any) -> datetime | None:
@@ -59,8 +60,10 @@ def instant(value: Any) -> datetime | None:
 
 
 def claimed_of(row: Sequence[Any]) -> Claimed:
-    pk, fence, run_id, level, cycle, due_at, acknowledged_at = row
-    return Claimed(int(pk), int(fence), int(run_id), int(level), int(cycle), instant(due_at), instant(acknowledged_at))
+    pk, fence, run_id, level, occurrence, cycle, due_at, acknowledged_at = row
+    return Claimed(
+        int(pk), int(fence), int(run_id), int(level), int(occurrence), int(cycle), instant(due_at), instant(acknowledged_at)
+    )
 
 
 def runs_load(run_ids: set[int]) -> dict[int, RunRow]:
@@ -107,19 +110,26 @@ def repeats_schedule(fired: Sequence[tuple[Claimed, timedelta]], *, now: datetim
     later = {step.run_id for step, _ in fired if step.cycle > 1}
     acknowledged = (
         set(
-            EscalationStep.objects.filter(run_id__in=later, cycle=1, acknowledged_at__isnull=False).values_list("run_id", "level")
+            EscalationStep.objects.filter(run_id__in=later, cycle=1, acknowledged_at__isnull=False).values_list(
+                "run_id", "level", "occurrence"
+            )
         )
         if later
         else set()
     )
     repeats = []
     for step, every in fired:
-        first_acknowledged = step.acknowledged_at is not None if step.cycle == 1 else (step.run_id, step.level) in acknowledged
+        first = (step.run_id, step.level, step.occurrence)
+        first_acknowledged = step.acknowledged_at is not None if step.cycle == 1 else first in acknowledged
         if first_acknowledged or step.due_at is None:
             continue
         next_due = step.due_at + every
         if next_due <= now:
             next_due = now + every
-        repeats.append(EscalationStep(run_id=step.run_id, level=step.level, cycle=step.cycle + 1, due_at=next_due))
+        repeats.append(
+            EscalationStep(
+                run_id=step.run_id, level=step.level, occurrence=step.occurrence, cycle=step.cycle + 1, due_at=next_due
+            )
+        )
     EscalationStep.objects.bulk_create(repeats, ignore_conflicts=True)  # one already scheduled stays as it is
     return len(repeats)

@@ -4,7 +4,7 @@ A ladder's `levels` are data (trigger, offset, repeat, actions; see `escalada.co
 `services.LEVEL_HELP`). When a ladder starts on a ticket, its levels are frozen into the run's
 `snapshot`: editing the ladder changes new runs only, until someone re-applies it to a ticket.
 Each level's firing is an `EscalationStep` row with an indexed due instant and a fence; the
-(run, level, cycle) constraint makes a second firing of the same step impossible.
+(run, level, occurrence, cycle) constraint makes a second firing of the same step impossible.
 """
 
 from __future__ import annotations
@@ -69,10 +69,13 @@ class StepState(models.TextChoices):
 
 
 class EscalationStep(models.Model):
-    # No index of its own: the (run, level, cycle) constraint's index serves lookups by run, and
+    # No index of its own: the (run, level, occurrence, cycle) constraint's index serves lookups by run, and
     # one index less is one write less for every step a storm fires.
     run = models.ForeignKey(EscalationRun, on_delete=models.CASCADE, related_name="steps", db_index=False)
     level = models.PositiveSmallIntegerField()  # 0-based index into the run's snapshot
+    # Which occurrence of the level's trigger (core.ladder.level_occurrence): a next_response
+    # clock's cycle, an unanswered customer message; a level fires once per occurrence.
+    occurrence = models.BigIntegerField(default=1)
     cycle = models.PositiveIntegerField(default=1)  # repeats of the level's notification
     state = models.CharField(max_length=10, choices=StepState.choices, default=StepState.PENDING)
     due_at = models.DateTimeField(null=True, blank=True)
@@ -83,8 +86,8 @@ class EscalationStep(models.Model):
     acknowledged_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["run", "level", "cycle"]
-        constraints = [models.UniqueConstraint(fields=["run", "level", "cycle"], name="escalation_step_once")]
+        ordering = ["run", "level", "occurrence", "cycle"]
+        constraints = [models.UniqueConstraint(fields=["run", "level", "occurrence", "cycle"], name="escalation_step_once")]
         indexes = [
             models.Index(
                 fields=["due_at"], name="escalation_step_due_idx", condition=models.Q(state="pending", due_at__isnull=False)
@@ -92,7 +95,7 @@ class EscalationStep(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"level {self.level + 1} cycle {self.cycle} of run {self.run_id}: {self.state}"
+        return f"level {self.level + 1} occurrence {self.occurrence} cycle {self.cycle} of run {self.run_id}: {self.state}"
 
 
 # The escalation record -------------------------------------------------------------------------

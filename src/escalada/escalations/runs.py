@@ -16,16 +16,17 @@ from escalada.audit.services import event_record
 from escalada.base.errors import Conflict, ValidationFailed
 from escalada.base.wake import wake_workers
 from escalada.core.calendar import ContinuousCalendar
-from escalada.core.ladder import ClockTimes, Level, TicketTimes, level_due
+from escalada.core.ladder import ClockTimes, Level, TicketTimes, level_due, level_occurrence
 from escalada.core.matching import PolicyRule, match_policy
 from escalada.escalations.models import EscalationRun, EscalationStep, Ladder, RunState, StepState
 from escalada.escalations.services import level_of
 from escalada.sla import adapters as sla_adapters
 from escalada.sla.clocks import calendar_for
-from escalada.sla.models import Clock, ClockState, TicketPolicy
+from escalada.sla.models import Clock, ClockState, TicketPolicy, TimesMoved
 from escalada.tickets.models import Status, Ticket
 
 WALL = ContinuousCalendar()
+UNKNOWN_OCCURRENCE = 0  # steps from before occurrences (migration 0006)
 
 
 def ladder_for(ticket: Ticket) -> Ladder | None:
@@ -65,6 +66,7 @@ def ticket_times(ticket: Ticket) -> TicketTimes:
                 due_instant=clock.breached_at or clock.due_at,
                 is_paused=clock.state == ClockState.PAUSED,
                 is_fulfilled=clock.state == ClockState.FULFILLED,
+                cycle=clock.cycle,
             )
             for metric, clock in latest.items()
         },
@@ -114,29 +116,64 @@ def run_sync(*, ticket: Ticket, now: datetime) -> EscalationRun | None:
 
 
 def _reschedule(run: EscalationRun, ticket: Ticket, now: datetime) -> None:
+    """Move each level's pending steps to when its trigger now says. A level fires once per
+    occurrence of its trigger (a next_response cycle, an unanswered customer message): when a
+    new occurrence begins, the old one's pending steps are cancelled and the new one's first
+    step is scheduled, even if the level fired for the old one."""
     wake_workers()
     times = ticket_times(ticket)
     business = _business_calendar(ticket, now)
-    steps = {(s.level, s.cycle): s for s in EscalationStep.objects.select_for_update().filter(run=run)}
+    steps = list(EscalationStep.objects.select_for_update().filter(run=run))
     for level in levels_of(run):
         due = level_due(level, times, business=business, wall=WALL)
-        first = steps.get((level.index, 1))
-        if first is None:
-            if due is not None:
-                EscalationStep.objects.create(run=run, level=level.index, cycle=1, due_at=due)
-            continue
-        pending = [s for (index, _), s in steps.items() if index == level.index and s.state == StepState.PENDING]
-        for step in pending:
+        occurrence = level_occurrence(level, times)
+        mine = [s for s in steps if s.level == level.index]
+        if occurrence is not None:
+            for step in mine:
+                if step.occurrence == UNKNOWN_OCCURRENCE:  # written before occurrences: the current one
+                    step.occurrence = occurrence
+                    step.save(update_fields=["occurrence"])
+                elif step.occurrence != occurrence and step.state == StepState.PENDING:  # that occurrence is over
+                    _move(step, state=StepState.CANCELLED, due_at=None)
+            mine = [s for s in mine if s.occurrence == occurrence]
+            if not any(s.cycle == 1 for s in mine):
+                if due is not None:
+                    EscalationStep.objects.create(run=run, level=level.index, occurrence=occurrence, cycle=1, due_at=due)
+                continue
+        for step in mine:
+            if step.state != StepState.PENDING:
+                continue
             # The first firing follows the trigger; repeats keep their own times unless the
             # trigger went away (fulfilled, solved, paused), which holds them too.
             new_due = due if step.cycle == 1 else (step.due_at if due is not None else None)
             if step.cycle > 1 and step.due_at is None and due is not None:
                 new_due = now
             if new_due != step.due_at:
-                step.due_at = new_due
-                step.fence += 1  # a worker's claim on the old instant is void
-                step.claimed_until = None
-                step.save(update_fields=["due_at", "fence", "claimed_until"])
+                _move(step, state=StepState.PENDING, due_at=new_due)
+
+
+def _move(step: EscalationStep, *, state: StepState, due_at: datetime | None) -> None:
+    """Reschedule (or cancel) a step; a worker's claim on its old instant is void."""
+    step.state, step.due_at = state, due_at
+    step.fence += 1
+    step.claimed_until = None
+    step.save(update_fields=["state", "due_at", "fence", "claimed_until"])
+
+
+@transaction.atomic
+def runs_follow_moved_times(*, now: datetime, limit: int = 20) -> int:
+    """Reschedule the ladder steps of up to `limit` tickets whose SLA times a calendar edit
+    moved (`sla.TimesMoved`), and forget them. Workers take disjoint marks (PostgreSQL
+    `SKIP LOCKED`). Returns how many marks it took."""
+    marks = list(TimesMoved.objects.select_for_update(skip_locked=True).order_by("id").values_list("id", "ticket_id")[:limit])
+    if not marks:
+        return 0
+    tickets = Ticket.objects.in_bulk({ticket_id for _, ticket_id in marks})
+    running = EscalationRun.objects.select_for_update().filter(ticket_id__in=tickets, state=RunState.RUNNING).order_by("id")
+    for run in running:
+        _reschedule(run, tickets[run.ticket_id], now)
+    TimesMoved.objects.filter(pk__in=[pk for pk, _ in marks]).delete()
+    return len(marks)
 
 
 @transaction.atomic
@@ -153,7 +190,8 @@ def run_acknowledge(*, ticket: Ticket, level: int | None, now: datetime) -> list
     levels = sorted(set(fired.values_list("level", flat=True)))
     if not levels:
         raise Conflict("Nothing has fired yet to acknowledge.")
-    EscalationStep.objects.filter(run=run, level__in=levels, cycle=1).update(acknowledged_at=now)
+    # The occurrences that fired; a new occurrence still to fire is a new call for attention.
+    EscalationStep.objects.filter(run=run, level__in=levels, cycle=1, state=StepState.FIRED).update(acknowledged_at=now)
     EscalationStep.objects.filter(run=run, level__in=levels, state=StepState.PENDING, cycle__gt=1).update(
         state=StepState.CANCELLED, due_at=None, fence=F("fence") + 1
     )

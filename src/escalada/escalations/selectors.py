@@ -86,7 +86,7 @@ def ticket_escalation(*, ticket: Ticket) -> TicketEscalation | None:
     if run is None:
         return None
     views = []
-    for step in EscalationStep.objects.filter(run=run).order_by("level", "cycle"):
+    for step in EscalationStep.objects.filter(run=run).order_by("level", "occurrence", "cycle"):
         raw = run.snapshot[step.level] if step.level < len(run.snapshot) else {}
         views.append(
             StepView(

@@ -63,3 +63,10 @@ def memo(key: Hashable, load: Callable[[], T]) -> T:
     if key not in batch.memo:
         batch.memo[key] = load()
     return cast(T, batch.memo[key])
+
+
+def memo_put(key: Hashable, value: object) -> None:
+    """Inside a batch: remember `value` for `key` (read ahead for many at once); outside, nothing."""
+    batch = _current.get()
+    if batch is not None:
+        batch.memo[key] = value

@@ -187,3 +187,15 @@ class Clock(models.Model):
 
     def __str__(self) -> str:
         return f"{self.metric}#{self.cycle} of ticket {self.ticket_id}: {self.state}"
+
+
+class TimesMoved(models.Model):
+    """A ticket whose SLA times a calendar edit moved, outside the desk's verbs: the escalation
+    ladder follows (the worker's `ladder_follow_moved_times` job reschedules its steps and
+    deletes the row). One row per ticket however many edits; the table is empty most of the time."""
+
+    ticket = models.OneToOneField(Ticket, on_delete=models.CASCADE, related_name="+")
+    moved_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"ticket {self.ticket_id}: times moved at {self.moved_at}"

@@ -40,6 +40,7 @@ from escalada.sla.models import (
     Target,
     TeamCalendar,
     TicketPolicy,
+    TimesMoved,
 )
 from escalada.tickets.models import Priority, Status
 
@@ -241,6 +242,7 @@ def calendar_update(*, calendar: Calendar, data: CalendarData, actor: User | Non
     moved = 0
     if set(changed) - {"name"}:
         moved = _recompute_running_clocks(calendar=calendar, old_core=old_core, now=at)
+        _times_moved(calendar=calendar, now=at)
     event_record(
         subject_type="sla_calendar",
         subject_id=calendar.pk,
@@ -306,6 +308,22 @@ def _recompute_running_clocks(*, calendar: Calendar, old_core: CoreCalendar, now
         _write_batch(sql, params)
         moved += len(batch)
         last_pk = batch[-1]["id"]
+
+
+def _times_moved(*, calendar: Calendar, now: datetime) -> None:
+    """Mark the open tickets counting in `calendar` (a running or paused clock on it) for the
+    escalation ladder to follow: offsets in business time and the clocks' instants moved. One
+    INSERT … SELECT over the (calendar, state) index; a ticket marked already stays marked."""
+    quote = connection.ops.quote_name
+    sql = (
+        f"INSERT INTO {quote(TimesMoved._meta.db_table)} (ticket_id, moved_at) "  # noqa: S608 - names from the model
+        f"SELECT DISTINCT ticket_id, %s FROM {quote(Clock._meta.db_table)} WHERE calendar_id = %s AND state IN (%s, %s) "
+        "ON CONFLICT (ticket_id) DO NOTHING"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql, [connection.ops.adapt_datetimefield_value(now), calendar.pk, ClockState.RUNNING.value, ClockState.PAUSED.value]
+        )
 
 
 _PG_BATCH_UPDATE = (

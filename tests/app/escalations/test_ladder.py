@@ -14,11 +14,12 @@ from escalada.escalations import runs
 from escalada.escalations.models import Escalation, EscalationStep
 from escalada.escalations.services import LadderData, ladder_create, ladder_update
 from escalada.notifications.models import OutboxMessage
-from escalada.sla.models import Policy
+from escalada.sla import services
+from escalada.sla.models import Policy, TimesMoved
 from escalada.tickets.models import Ticket
 from escalada.worker import Worker
 from tests.app.conftest import World, database_state
-from tests.app.sla.scenario import berlin, berlin_calendar, open_ticket, standard_policy
+from tests.app.sla.scenario import WEEKDAYS_9_TO_5, berlin, berlin_calendar, open_ticket, standard_policy
 
 pytestmark = pytest.mark.django_db
 
@@ -129,6 +130,97 @@ def test_unresolved_and_waiting_customer_triggers_with_business_time_across_the_
     assert run(berlin(30, 10)) == 2
     ticket.refresh_from_db()
     assert (ticket.tier, ticket.priority) == (2, "urgent")
+
+
+def occurrences(ticket: Ticket) -> list[tuple[int, int, str, Any]]:
+    steps = EscalationStep.objects.filter(run__ticket=ticket).order_by("level", "occurrence", "cycle")
+    return [(s.level, s.cycle, s.state, s.due_at) for s in steps]
+
+
+def test_a_next_response_level_fires_once_for_every_message_the_customer_waits_on(world: World) -> None:
+    policy = standard_policy(berlin_calendar())
+    notify = [{"type": "notify", "emails": ["oncall@escalada.example"]}]
+    ladder(policy, [{"trigger": "metric_breach", "metric": "next_response", "offset_minutes": 0, "actions": notify}])
+    ticket = open_ticket(world, berlin(23, 9))  # high: the next response is due 30 minutes after the customer writes
+    verbs.ticket_reply(ticket=ticket, actor=world.sam.user, body="Looking", now=berlin(23, 9, 10))
+    verbs.ticket_reply(ticket=ticket, actor=world.ana_user, body="Still wrong", now=berlin(23, 9, 20))
+    assert occurrences(ticket) == [(0, 1, "pending", berlin(23, 9, 50))]
+    assert run(berlin(23, 9, 50)) == 1
+    verbs.ticket_reply(ticket=ticket, actor=world.sam.user, body="Fixing", now=berlin(23, 10))
+    verbs.ticket_reply(ticket=ticket, actor=world.ana_user, body="And now?", now=berlin(23, 10, 10))  # cycle 2
+    assert occurrences(ticket) == [(0, 1, "fired", berlin(23, 9, 50)), (0, 1, "pending", berlin(23, 10, 40))]
+    assert run(berlin(23, 10, 40)) == 1  # the same level, again: a new wait
+    assert run(berlin(23, 10, 41)) == 0
+    verbs.ticket_reply(ticket=ticket, actor=world.sam.user, body="Done", now=berlin(23, 10, 50))
+    verbs.ticket_reply(ticket=ticket, actor=world.ana_user, body="Thanks, one more thing", now=berlin(23, 11))  # cycle 3
+    verbs.ticket_reply(ticket=ticket, actor=world.sam.user, body="Sure", now=berlin(23, 11, 10))  # in time
+    assert occurrences(ticket)[2] == (0, 1, "pending", None)  # fulfilled: it waits, it does not fire
+    assert run(berlin(23, 12)) == 0
+    assert [(level, due) for level, _, due, _, _ in fired(ticket)] == [(1, "2026-11-23T08:50:00Z"), (1, "2026-11-23T09:40:00Z")]
+    mails = OutboxMessage.objects.filter(kind="internal.escalation.level_fired", recipient="oncall@escalada.example")
+    assert mails.count() == 2
+
+
+def test_a_waiting_customer_level_fires_again_for_a_new_unanswered_message(world: World) -> None:
+    standard_policy(berlin_calendar())
+    level = {"trigger": "no_agent_reply_for", "offset_minutes": 60, "business_time": False, "repeat_every_minutes": 30}
+    ladder(None, [{**level, "actions": [{"type": "webhook"}]}])
+    ticket = open_ticket(world, berlin(23, 9))
+    assert run(berlin(23, 10)) == 1
+    runs.run_acknowledge(ticket=ticket, level=0, now=berlin(23, 10, 5))  # no more repeats of this wait
+    assert run(berlin(23, 10, 30)) == 0
+    verbs.ticket_reply(ticket=ticket, actor=world.sam.user, body="Looking", now=berlin(23, 10, 40))
+    verbs.ticket_reply(ticket=ticket, actor=world.ana_user, body="Any news?", now=berlin(23, 11))
+    assert [(cycle, state, due) for _, cycle, state, due in occurrences(ticket)] == [
+        (1, "fired", berlin(23, 10)),
+        (2, "cancelled", None),
+        (1, "pending", berlin(23, 12)),  # a new wait, unacknowledged: fires and repeats again
+    ]
+    assert run(berlin(23, 12)) == 1
+    assert run(berlin(23, 12, 30)) == 1
+    assert [(cycle, due) for _, cycle, due, _, _ in fired(ticket)] == [
+        (1, "2026-11-23T09:00:00Z"),
+        (1, "2026-11-23T11:00:00Z"),
+        (2, "2026-11-23T11:30:00Z"),
+    ]
+
+
+def test_steps_from_before_occurrences_are_adopted_not_fired_again(world: World) -> None:
+    standard_policy(berlin_calendar())
+    ladder(
+        None, [{"trigger": "no_agent_reply_for", "offset_minutes": 60, "business_time": False, "actions": [{"type": "webhook"}]}]
+    )
+    ticket = open_ticket(world, berlin(23, 9))
+    assert run(berlin(23, 10)) == 1
+    EscalationStep.objects.update(occurrence=runs.UNKNOWN_OCCURRENCE)  # as migration 0006 leaves an upgraded desk
+    verbs.ticket_update(ticket=ticket, changes={"severity": "sev2"}, actor=world.sam.user, now=berlin(23, 10, 5))
+    assert [(cycle, state) for _, cycle, state, _ in occurrences(ticket)] == [(1, "fired")]
+    assert EscalationStep.objects.get().occurrence == int(berlin(23, 9).timestamp())
+    assert run(berlin(23, 12)) == 0
+
+
+def test_a_calendar_edit_moves_ladder_steps_once_the_worker_follows(world: World) -> None:
+    calendar = berlin_calendar()
+    policy = standard_policy(calendar)
+    ladder(
+        policy,
+        [
+            {"trigger": "unresolved_for", "offset_minutes": 120, "actions": [{"type": "webhook"}]},
+            {"trigger": "metric_breach", "metric": "resolution", "offset_minutes": 0, "actions": [{"type": "webhook"}]},
+        ],
+    )
+    ticket = open_ticket(world, berlin(27, 16))  # Friday 16:00, high: resolution 8 business hours
+    solved = open_ticket(world, berlin(27, 16))
+    verbs.ticket_change_status(ticket=solved, status="solved", actor=world.sam.user, now=berlin(27, 16, 5))
+    assert occurrences(ticket) == [(0, 1, "pending", berlin(30, 10)), (1, 1, "pending", berlin(30, 16))]
+    saturday = {**WEEKDAYS_9_TO_5, "sat": [["09:00", "17:00"]]}
+    services.calendar_update(calendar=calendar, data={"weekly": saturday}, actor=world.admin, now=berlin(27, 16, 30))
+    assert list(TimesMoved.objects.values_list("ticket_id", flat=True)) == [ticket.pk]  # the solved one's clocks are done
+    assert occurrences(ticket)[0][3] == berlin(30, 10)  # not yet: the worker follows
+    assert Worker().run_once(now=berlin(27, 16, 31))["ladder_follow_moved_times"] == 1
+    assert occurrences(ticket) == [(0, 1, "pending", berlin(28, 10)), (1, 1, "pending", berlin(28, 16))]
+    assert TimesMoved.objects.count() == 0
+    assert run(berlin(28, 10)) == 1
 
 
 def test_repeat_until_acknowledged_and_the_late_cutoff(world: World) -> None:

@@ -9,8 +9,9 @@ from datetime import time
 from typing import Any
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
+from django.test.utils import CaptureQueriesContext
 
 from escalada.audit.models import Event, EventStreamHead
 from escalada.audit.selectors import event_chain_verify
@@ -216,3 +217,17 @@ def test_a_step_with_an_unreadable_snapshot_fails_alone(world: World) -> None:
     assert run(berlin(23, 9)) == 2
     assert set(EscalationStep.objects.filter(state="fired").values_list("run__ticket", flat=True)) == {t.pk for t in tickets[1:]}
     assert EscalationStep.objects.get(run__ticket=tickets[0]).state == "pending"  # retried when its lease ends
+
+
+def test_the_storm_path_reads_and_writes_in_a_fixed_number_of_queries_however_many_steps(world: World) -> None:
+    """Thread headers, tickets, runs, recipients: read for the whole batch, never a query a step."""
+    desk(world, [NOTIFY_ONLY], tickets=6)
+    few = EscalationStep.objects.order_by("pk")[2:]
+    EscalationStep.objects.filter(pk__in=[s.pk for s in few]).update(due_at=berlin(23, 9, 1))  # 2 due first, 4 a minute later
+    with CaptureQueriesContext(connection) as two:
+        assert run(berlin(23, 9)) == 2
+    with CaptureQueriesContext(connection) as four:
+        assert run(berlin(23, 9, 1)) == 4
+    assert len(four.captured_queries) == len(two.captured_queries)
+    inbound = [q["sql"] for q in four.captured_queries if "external_message_id" in q["sql"]]
+    assert len(inbound) == 1

@@ -5,15 +5,16 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('escalations', '0004_dashboard_indexes'),
+        ("escalations", "0004_dashboard_indexes"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='escalationstep',
-            name='run',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='steps', to='escalations.escalationrun'),
+            model_name="escalationstep",
+            name="run",
+            field=models.ForeignKey(
+                db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name="steps", to="escalations.escalationrun"
+            ),
         ),
     ]
