@@ -97,7 +97,8 @@ def test_four_workers_racing_over_ten_thousand_steps_fire_each_once(e2e_env: dic
 
 def test_a_worker_killed_mid_batch_leaves_every_step_fired_once_after_restart(e2e_env: dict[str, str]) -> None:
     subprocess.run([ESCALADA, "manage", "migrate", "--verbosity", "0"], env=e2e_env, check=True, timeout=300)
-    shell(e2e_env, SEED.format(count=3_000))
+    # Enough steps that the worker is still busy when it is killed: it fires ~10k a second.
+    shell(e2e_env, SEED.format(count=30_000))
     (first,) = workers(e2e_env, 1)
     deadline = time.monotonic() + 120
     while counts(e2e_env)[0] < 200 and time.monotonic() < deadline:
@@ -105,19 +106,19 @@ def test_a_worker_killed_mid_batch_leaves_every_step_fired_once_after_restart(e2
     first.send_signal(signal.SIGKILL)  # in the middle of its batch
     first.wait(timeout=30)
     fired_before = counts(e2e_env)[0]
-    assert 0 < fired_before < 3_000
+    assert 0 < fired_before < 30_000
     restarted = workers(e2e_env, 1)
     try:
-        state = wait_until(e2e_env, 3_000, 300)
+        state = wait_until(e2e_env, 30_000, 300)
     finally:
         stop(restarted)
-    assert state == (3_000, 3_000, 0)
+    assert state == (30_000, 30_000, 0)
 
 
 def test_a_frozen_worker_cannot_commit_a_stale_claim_and_another_fires_everything(e2e_env: dict[str, str]) -> None:
     env = {**e2e_env, "ESCALADA_IDLE_TRANSACTION_TIMEOUT_SECONDS": "3"}
     subprocess.run([ESCALADA, "manage", "migrate", "--verbosity", "0"], env=env, check=True, timeout=300)
-    shell(env, SEED.format(count=2_000))
+    shell(env, SEED.format(count=30_000))
     (frozen,) = workers(env, 1)
     deadline = time.monotonic() + 120
     while counts(env)[0] < 100 and time.monotonic() < deadline:
@@ -126,13 +127,13 @@ def test_a_frozen_worker_cannot_commit_a_stale_claim_and_another_fires_everythin
     try:
         other = workers(env, 1)
         try:
-            state = wait_until(env, 2_000, 300)
+            state = wait_until(env, 30_000, 300)
         finally:
             stop(other)
-        assert state == (2_000, 2_000, 0)
+        assert state == (30_000, 30_000, 0)
         frozen.send_signal(signal.SIGCONT)  # it wakes with whatever it had claimed
         time.sleep(3)
-        assert counts(env) == (2_000, 2_000, 0)  # nothing fired twice
+        assert counts(env) == (30_000, 30_000, 0)  # nothing fired twice
     finally:
         frozen.send_signal(signal.SIGCONT)
         stop([frozen])

@@ -59,7 +59,11 @@ PRIORITY_UP = {
 }
 
 
-CLAIM_BATCH = 500
+# Steps a batch takes. PostgreSQL: 1,000 — three workers drained a 100k storm in 5.6 s at 1,000
+# against 8.7 s at 500 (fewer turns, commits and index walks). SQLite has one writer, and a
+# batch holds it while it fires: 200 keeps the web's writes waiting tens of milliseconds at most.
+CLAIM_BATCH = {"postgresql": 1000}
+CLAIM_BATCH_DEFAULT = 200
 # Actions that only tell people and systems: they change no ticket, so a level made of them
 # fires set-wise, and a repeat (which only notifies) always does.
 NOTIFYING = frozenset({"notify", "notify_customer", "webhook"})
@@ -82,18 +86,33 @@ def _take(now: datetime, limit: int) -> list[ladder_batch.Claimed]:
     )
     params = [StepState.FIRED.value, moment(now), moment(late_before), StepState.PENDING.value, moment(now), moment(now), limit]
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # Walk the due index in order and stop after `limit` rows. Left to itself, the
+            # planner — its statistics from before a storm fell due — reads every due row with a
+            # bitmap scan and sorts them, for each batch: 25 ms a take in a 100k storm, which made
+            # the drain quadratic.
+            cursor.execute("SET LOCAL enable_bitmapscan = off")
         cursor.execute(sql, params)
-        return sorted((ladder_batch.claimed_of(row) for row in cursor.fetchall()), key=lambda step: (step.due_at, step.id))
+        taken = cursor.fetchall()
+        if connection.vendor == "postgresql":
+            cursor.execute("RESET enable_bitmapscan")
+        return sorted((ladder_batch.claimed_of(row) for row in taken), key=lambda step: (step.due_at, step.id))
 
 
-def escalation_fire_due(*, now: datetime, limit: int = CLAIM_BATCH) -> int:
+def claim_batch() -> int:
+    return CLAIM_BATCH.get(connection.vendor, CLAIM_BATCH_DEFAULT)
+
+
+def escalation_fire_due(*, now: datetime, limit: int | None = None) -> int:
     """Take due steps in batches and fire each batch in one transaction (then its steps that
     change tickets one by one). One batch per call by default: the worker comes straight back
     while steps are due, with a fresh `now`, so each step's fire instant stays true to when it
     fired."""
+    batch = claim_batch()
+    limit = batch if limit is None else limit
     fired = 0
     while fired < limit:
-        taken, fired_together, one_by_one = _fire_batch(now=now, limit=min(CLAIM_BATCH, limit - fired))
+        taken, fired_together, one_by_one = _fire_batch(now=now, limit=min(batch, limit - fired))
         fired += fired_together
         for pk, fence in one_by_one:
             try:
@@ -101,7 +120,7 @@ def escalation_fire_due(*, now: datetime, limit: int = CLAIM_BATCH) -> int:
                     fired += _fire_one(pk=pk, fence=fence, now=now)
             except Exception:  # one broken step must not hold the others; its lease ends and it is retried
                 logger.exception("escalation step %s failed", pk)
-        if taken < CLAIM_BATCH:
+        if taken < batch:
             break
     return fired
 
