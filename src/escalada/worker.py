@@ -111,11 +111,15 @@ class Worker:
     poll: timedelta = timedelta(milliseconds=250)
     stop_event: threading.Event = field(default_factory=threading.Event)
 
-    def run_once(self, *, now: datetime) -> dict[str, int]:
-        """Run each job that is due at `now`; returns how many rows each one handled."""
+    def run_once(self, *, now: datetime, timers: bool = True) -> dict[str, int]:
+        """Run each job that is due at `now`; returns how many rows each one handled. With
+        `timers` false (woken for an interval job while no timer is due) the every-turn timer
+        jobs are skipped: they would only find nothing."""
         done: dict[str, int] = {}
         for job in self.jobs:
             if job.next_run_at is not None and job.next_run_at > now:
+                continue
+            if not timers and job.every == timedelta(0):
                 continue
             try:
                 done[job.name] = job.run(now)
@@ -145,8 +149,9 @@ class Worker:
                 close_old_connections()
                 now = timezone.now()
                 due = [at for at in next_due().values() if at is not None]
-                if (due and min(due) <= now) or self._interval_job_due(now):
-                    self.run_once(now=now)
+                timers_due = bool(due) and min(due) <= now
+                if timers_due or self._interval_job_due(now):
+                    self.run_once(now=now, timers=timers_due)
                     now = timezone.now()
                     due = [at for at in next_due().values() if at is not None]
                 if beat_at is None or now - beat_at >= HEARTBEAT_EVERY:

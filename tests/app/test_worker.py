@@ -72,3 +72,21 @@ def test_a_failing_job_does_not_stop_the_others(world: World) -> None:
     worker = Worker(jobs=[Job("broken", timedelta(minutes=1), broken), Job("fine", timedelta(minutes=1), lambda now: 3)])
     assert worker.run_once(now=T0) == {"broken": 0, "fine": 3}
     assert worker.run_once(now=T0 + timedelta(minutes=1)) == {"broken": 0, "fine": 3}
+
+
+def test_a_turn_for_an_interval_job_alone_leaves_the_timer_jobs_out(world: World) -> None:
+    worker = Worker()
+    assert sorted(worker.run_once(now=T0, timers=False)) == [
+        "idempotency_key_purge",
+        "ladder_follow_moved_times",
+        "mail_process_pending",
+        "overdue_audit",
+        "report_rollups",
+    ]
+    assert sorted(worker.run_once(now=T0 + timedelta(seconds=2), timers=True)) == [
+        "escalation_fire_due",
+        "ladder_follow_moved_times",
+        "outbox_deliver_due",
+        "report_rollups",
+        "sla_fire_due",
+    ]
