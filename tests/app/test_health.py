@@ -68,3 +68,31 @@ def test_a_commit_that_writes_a_due_instant_wakes_a_listening_worker() -> None:
     waiter.join(timeout=10)
     listener.close()
     assert woken.is_set()
+
+
+@pytest.mark.django_db
+def test_next_due_reads_each_kind_of_timer_in_one_statement(world: World) -> None:
+    from django.test.utils import CaptureQueriesContext
+
+    from escalada.escalations.models import EscalationStep
+    from escalada.escalations.services import ladder_create
+    from escalada.insights.health import next_due
+    from escalada.notifications.models import OutboxMessage
+    from escalada.sla.models import Clock
+
+    standard_policy(berlin_calendar())
+    level = {"trigger": "unresolved_for", "offset_minutes": 90, "business_time": False, "actions": [{"type": "webhook"}]}
+    ladder_create(data={"name": "Ladder", "policy": None, "levels": [level]}, actor=None)
+    at = timezone.now().replace(microsecond=250000) - timedelta(days=2)
+    open_ticket(world, at)
+    OutboxMessage.objects.update(state="sent")
+    OutboxMessage.objects.filter(pk=OutboxMessage.objects.order_by("pk")[0].pk).update(
+        state="failed", next_attempt_at=at + timedelta(minutes=7)
+    )
+    with CaptureQueriesContext(connection) as queries:
+        due = next_due()
+    assert len(queries.captured_queries) == 1
+    first_clock = Clock.objects.exclude(next_fire_at=None).order_by("next_fire_at")[0].next_fire_at
+    assert due == {"sla_clock": first_clock, "ladder_step": at + timedelta(minutes=90), "outbox": at + timedelta(minutes=7)}
+    assert all(value is not None and value.utcoffset() == timedelta(0) for value in due.values())
+    assert EscalationStep.objects.count() == 1

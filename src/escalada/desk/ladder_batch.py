@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, NamedTuple
 
 from django.db import connection
-from django.utils.dateparse import parse_datetime
 
-from escalada.base.sql import one_of
+from escalada.base.sql import instant, one_of
 from escalada.core.ladder import Level
 from escalada.escalations.models import EscalationRun, EscalationStep, StepState
 from escalada.escalations.services import level_of
@@ -47,16 +46,6 @@ class RunRow(NamedTuple):
 
 
 CLAIMED_COLUMNS = "id, fence, run_id, level, occurrence, cycle, due_at, acknowledged_at"
-
-
-def instant(value: Any) -> datetime | None:
-    """A timestamp as a raw cursor returns it (PostgreSQL: aware; SQLite: text in UTC) made aware."""
-    if value is None or isinstance(value, datetime) and value.tzinfo is not None:
-        return value
-    moment = value if isinstance(value, datetime) else parse_datetime(str(value))
-    if moment is None:
-        raise ValueError(f"not a timestamp: {value!r}")
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def claimed_of(row: Sequence[Any]) -> Claimed:
