@@ -20,8 +20,7 @@ GENESIS = ""
 
 def _canonical(value: dict[str, Any]) -> dict[str, Any]:
     # Round-trip through JSON so what we hash is exactly what the JSON column will hold.
-    result: dict[str, Any] = json.loads(json.dumps(value, cls=DjangoJSONEncoder, sort_keys=True))
-    return result
+    return _canonical_text(value)[1]
 
 
 def event_hash(

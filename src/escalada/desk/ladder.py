@@ -282,7 +282,7 @@ def _apply(
     done: list[str] = []
     for action in actions:
         kind = action.get("type")
-        if is_repeat and kind not in ("notify", "notify_customer", "webhook"):
+        if is_repeat and kind not in NOTIFYING:
             continue
         if kind == "webhook" and callable(ticket) and not internal.is_heard("escalation.level_fired"):
             done.append("webhook")

@@ -25,8 +25,15 @@ from escalada.base.timezones import is_timezone
 from escalada.core.quiet import quiet_until
 from escalada.customers.services import email_problem
 from escalada.notifications.batching import memo
-from escalada.notifications.models import NotificationRule, OutboxChannel, OutboxMessage, QuietHours, WebhookSubscription
-from escalada.notifications.services import EVENT_TYPES, _enqueue, email_enqueue, header_problem, webhooks_dispatch
+from escalada.notifications.models import NotificationRule, OutboxChannel, OutboxMessage, QuietHours
+from escalada.notifications.services import (
+    EVENT_TYPES,
+    _enqueue,
+    active_subscriptions,
+    email_enqueue,
+    header_problem,
+    webhooks_dispatch,
+)
 from escalada.tickets.models import Severity, Ticket
 
 HEADLINES = {
@@ -67,9 +74,12 @@ def is_heard(kind: str) -> bool:
 
 
 def _is_heard(kind: str) -> bool:
-    subscriptions = memo("webhook_subscriptions", lambda: list(WebhookSubscription.objects.filter(is_active=True).order_by("pk")))
-    rules = memo("notification_rules", lambda: list(NotificationRule.objects.filter(is_active=True).order_by("pk")))
+    subscriptions, rules = active_subscriptions(), _active_rules()
     return any(kind in s.event_types or "*" in s.event_types for s in subscriptions) or any(kind in r.event_types for r in rules)
+
+
+def _active_rules() -> list[NotificationRule]:
+    return memo("notification_rules", lambda: list(NotificationRule.objects.filter(is_active=True).order_by("pk")))
 
 
 def _team_leads(team_id: int) -> list[User]:
@@ -175,8 +185,7 @@ def internal_notify(*, kind: str, ticket: Ticket, data: dict[str, Any], now: dat
     queued = 0
     subject, body = _text(kind, ticket, data)
     event_id = uuid.uuid4().hex
-    rules = memo("notification_rules", lambda: list(NotificationRule.objects.filter(is_active=True).order_by("pk")))
-    for rule in rules:
+    for rule in _active_rules():
         if not _matches(rule, kind, ticket):
             continue
         users, emails = _recipients(rule, ticket)

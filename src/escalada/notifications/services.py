@@ -252,7 +252,7 @@ def webhooks_dispatch(*, kind: str, data: dict[str, Any], ticket: Ticket | None,
     if kind not in EVENT_TYPES:
         raise ValueError(f"{kind!r} is not a webhook event type")
     queued = []
-    subscriptions = memo("webhook_subscriptions", lambda: list(WebhookSubscription.objects.filter(is_active=True).order_by("pk")))
+    subscriptions = active_subscriptions()
     for subscription in subscriptions:
         if kind not in subscription.event_types and "*" not in subscription.event_types:
             continue
@@ -274,6 +274,11 @@ def webhooks_dispatch(*, kind: str, data: dict[str, Any], ticket: Ticket | None,
             )
         )
     return queued
+
+
+def active_subscriptions() -> list[WebhookSubscription]:
+    """The active webhook subscriptions (read once per batch inside `outbox_batch`)."""
+    return memo("webhook_subscriptions", lambda: list(WebhookSubscription.objects.filter(is_active=True).order_by("pk")))
 
 
 def ticket_data(ticket: Ticket) -> dict[str, Any]:
